@@ -1,0 +1,173 @@
+//! Address lists (RFC 5322 `address-list`, `group`, `mailbox-list`, with `obs-addr-list` and
+//! `obs-group-list`: empty elements between commas are allowed and dropped), and the return path.
+//!
+//! One forward pass: each address starts with a run of words ([`WordRun`]); the byte after it
+//! says what the run was: `<` a display name, `:` a group name, `@` a local part. A group
+//! counts one level of depth and may not contain a group. Every address counts against
+//! `addresses_max`; the output array grows in the arena with `try_reserve`.
+//!
+//! [`WordRun`]: crate::word_run::WordRun
+
+use bumpalo::collections::Vec as BumpVec;
+
+use crate::address::{Address, AddressList, Group, Mailbox};
+use crate::arena::Arena;
+use crate::cursor::Cursor;
+use crate::error::{ErrorKind, Result};
+use crate::limits::Options;
+
+/// Parses an address list (the value of To, Cc, Bcc, From, Reply-To, Resent-*, ...).
+///
+/// An empty or all-CFWS input is an empty list (`Bcc:` may be empty). The result borrows
+/// `input` and `arena`; the arena must be reset before it is used for the next message.
+pub fn parse_address_list<'a>(
+    input: &'a [u8],
+    arena: &'a Arena,
+    opts: &Options,
+) -> Result<AddressList<'a>> {
+    let mut c = Cursor::new(input, arena, opts)?;
+    let mut list: BumpVec<'a, Address<'a>> = BumpVec::new_in(arena.bump());
+    loop {
+        c.skip_cfws()?;
+        match c.peek() {
+            None => break,
+            Some(b',') => {
+                // An empty element (obs-addr-list).
+                c.count_token()?;
+                c.pos += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        if let Some(addr) = c.address()? {
+            c.arena_ok(list.try_reserve(1).map_err(|_| crate::cursor::Exhausted))?;
+            list.push(addr);
+        }
+        match c.peek() {
+            None => break,
+            Some(b',') => {
+                c.count_token()?;
+                c.pos += 1;
+            }
+            Some(_) => return Err(c.unexpected()),
+        }
+    }
+    Ok(AddressList {
+        addresses: list.into_bump_slice(),
+    })
+}
+
+/// Parses a return path (RFC 5322 `path`, the value of Return-Path): `<>` gives `None`.
+/// The angle brackets may be left out, as many mailers do; the address is the same either way.
+pub fn parse_path<'a>(
+    input: &'a [u8],
+    arena: &'a Arena,
+    opts: &Options,
+) -> Result<Option<Mailbox<'a>>> {
+    let mut c = Cursor::new(input, arena, opts)?;
+    c.skip_cfws()?;
+    let offset = c.pos;
+    let mailbox = if c.peek() == Some(b'<') {
+        c.angle_addr()?.map(|(route, local, domain)| Mailbox {
+            name: None,
+            route,
+            local,
+            domain,
+            offset,
+        })
+    } else {
+        let run = c.scan_word_run()?;
+        if c.peek() != Some(b'@') {
+            return Err(c.err_at(ErrorKind::MissingAt, run.start));
+        }
+        let (local, domain) = c.addr_spec_after_run(&run)?;
+        Some(Mailbox {
+            name: None,
+            route: None,
+            local,
+            domain,
+            offset,
+        })
+    };
+    if !c.at_end() {
+        return Err(c.unexpected());
+    }
+    Ok(mailbox)
+}
+
+impl<'a> Cursor<'a, '_> {
+    /// One address at the cursor (past CFWS, not at `,`). `None` for an element that is only
+    /// CFWS. Leaves the cursor after trailing CFWS.
+    fn address(&mut self) -> Result<Option<Address<'a>>> {
+        let run = self.scan_word_run()?;
+        match self.peek() {
+            Some(b':') => self.group(&run).map(|g| Some(Address::Group(g))),
+            Some(b'<') | Some(b'@') => {
+                self.count_address(run.start)?;
+                self.mailbox_after_run(&run).map(|m| Some(Address::Mailbox(m)))
+            }
+            _ if run.is_empty() => Err(self.unexpected()),
+            _ => Err(self.err_at(ErrorKind::MissingAt, run.start)),
+        }
+    }
+
+    /// A group; its name is scanned and the cursor is on `:`.
+    fn group(&mut self, run: &crate::word_run::WordRun) -> Result<Group<'a>> {
+        if run.is_empty() {
+            return Err(self.err(ErrorKind::MissingGroupName));
+        }
+        if self.depth > 0 {
+            return Err(self.err(ErrorKind::NestedGroup));
+        }
+        self.count_address(run.start)?;
+        let name = self.phrase(run)?.unwrap_or("");
+        let colon = self.pos;
+        self.count_token()?;
+        self.enter()?;
+        self.pos += 1;
+        let mut members: BumpVec<'a, Mailbox<'a>> = BumpVec::new_in(self.arena.bump());
+        loop {
+            self.skip_cfws()?;
+            match self.peek() {
+                Some(b';') => {
+                    self.count_token()?;
+                    self.pos += 1;
+                    break;
+                }
+                Some(b',') => {
+                    self.count_token()?;
+                    self.pos += 1;
+                    continue;
+                }
+                None if self.opts.allow_unterminated_group => break,
+                None => return Err(self.err_at(ErrorKind::UnterminatedGroup, colon)),
+                Some(_) => {}
+            }
+            let member_run = self.scan_word_run()?;
+            match self.peek() {
+                Some(b'<') | Some(b'@') => {
+                    self.count_address(member_run.start)?;
+                    let m = self.mailbox_after_run(&member_run)?;
+                    self.arena_ok(members.try_reserve(1).map_err(|_| crate::cursor::Exhausted))?;
+                    members.push(m);
+                }
+                Some(b':') if !member_run.is_empty() => return Err(self.err(ErrorKind::NestedGroup)),
+                _ if member_run.is_empty() => return Err(self.unexpected()),
+                _ => return Err(self.err_at(ErrorKind::MissingAt, member_run.start)),
+            }
+            match self.peek() {
+                Some(b',') | Some(b';') => {}
+                None if self.opts.allow_unterminated_group => {}
+                None => return Err(self.err_at(ErrorKind::UnterminatedGroup, colon)),
+                Some(_) => return Err(self.unexpected()),
+            }
+        }
+        self.leave();
+        self.skip_cfws()?;
+        Ok(Group {
+            name,
+            members: members.into_bump_slice(),
+            offset: run.start,
+        })
+    }
+}

@@ -1,0 +1,255 @@
+//! The parse state every grammar module shares: the input, the position, and the counters that
+//! enforce the limits (tokens, depth, addresses), plus the arena buffer type.
+//!
+//! Everything that can fail here fails with the offset of the cursor at that moment, or of the
+//! construct that opened, as the caller chooses. Nothing here recurses or allocates outside the
+//! arena.
+
+use crate::arena::Arena;
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::Options;
+
+/// RFC 5322 `atext`, plus every byte >= 0x80 (RFC 6532: UTF-8 is checked per token later).
+const ATEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b >= 0x80;
+        i += 1;
+    }
+    let extra = b"!#$%&'*+-/=?^_`{|}~";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
+
+#[inline]
+pub(crate) fn is_atext(b: u8) -> bool {
+    ATEXT[b as usize]
+}
+
+/// Folding white space bytes: WSP, and the CR and LF of a fold.
+#[inline]
+pub(crate) fn is_fws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Length of the longest prefix of `input` whose bytes satisfy `f` (nom's `take_while`).
+#[inline]
+pub(crate) fn span_while(input: &[u8], f: impl Fn(u8) -> bool) -> usize {
+    let r: nom::IResult<&[u8], &[u8], ()> = nom::bytes::complete::take_while(f)(input);
+    match r {
+        Ok((_, taken)) => taken.len(),
+        // take_while on complete input cannot fail; be total anyway.
+        Err(_) => 0,
+    }
+}
+
+pub(crate) struct Cursor<'a, 'o> {
+    pub input: &'a [u8],
+    pub pos: usize,
+    pub arena: &'a Arena,
+    pub opts: &'o Options,
+    /// Tokens counted so far (limit: `tokens_max`).
+    pub tokens: u32,
+    /// Structural depth: 1 inside a group, +1 inside an angle address (limit: `depth_max`).
+    pub depth: u32,
+    /// Addresses counted so far (limit: `addresses_max`).
+    pub addresses: u32,
+}
+
+impl<'a, 'o> Cursor<'a, 'o> {
+    pub fn new(input: &'a [u8], arena: &'a Arena, opts: &'o Options) -> Result<Self> {
+        let limit = opts.limits.input_bytes_max;
+        if input.len() > limit {
+            return Err(Error {
+                kind: ErrorKind::InputTooLarge {
+                    len: input.len(),
+                    limit,
+                },
+                offset: limit,
+            });
+        }
+        Ok(Cursor {
+            input,
+            pos: 0,
+            arena,
+            opts,
+            tokens: 0,
+            depth: 0,
+            addresses: 0,
+        })
+    }
+
+    #[inline]
+    pub fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    #[inline]
+    pub fn rest(&self) -> &'a [u8] {
+        // pos never passes input.len(): every advance is bounded by a scan of the input.
+        self.input.get(self.pos..).unwrap_or(&[])
+    }
+
+    #[inline]
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.input.len()
+    }
+
+    pub fn err(&self, kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            offset: self.pos,
+        }
+    }
+
+    pub fn err_at(&self, kind: ErrorKind, offset: usize) -> Error {
+        Error { kind, offset }
+    }
+
+    pub fn unexpected(&self) -> Error {
+        match self.peek() {
+            Some(b')') => self.err(ErrorKind::UnbalancedParen),
+            Some(b'>') => self.err(ErrorKind::UnbalancedAngle),
+            Some(b']') => self.err(ErrorKind::UnbalancedBracket),
+            Some(byte) => self.err(ErrorKind::UnexpectedChar { byte }),
+            None => self.err(ErrorKind::UnexpectedChar { byte: 0 }),
+        }
+    }
+
+    pub fn exhausted(&self) -> Error {
+        self.err(ErrorKind::ArenaExhausted {
+            limit: self.arena.capacity_bytes(),
+        })
+    }
+
+    /// Counts one lexical token against `tokens_max`.
+    #[inline]
+    pub fn count_token(&mut self) -> Result<()> {
+        self.tokens += 1;
+        let limit = self.opts.limits.tokens_max;
+        if self.tokens > limit {
+            return Err(self.err(ErrorKind::TooManyTokens { limit }));
+        }
+        Ok(())
+    }
+
+    /// Counts one address against `addresses_max`.
+    pub fn count_address(&mut self, offset: usize) -> Result<()> {
+        self.addresses += 1;
+        let limit = self.opts.limits.addresses_max;
+        if self.addresses > limit {
+            return Err(self.err_at(ErrorKind::TooManyAddresses { limit }, offset));
+        }
+        Ok(())
+    }
+
+    /// Checks that `depth` is within `depth_max`.
+    #[inline]
+    pub fn check_depth(&self, depth: u32) -> Result<()> {
+        let limit = self.opts.limits.depth_max;
+        if depth > limit {
+            return Err(self.err(ErrorKind::DepthExceeded { depth, limit }));
+        }
+        Ok(())
+    }
+
+    /// Enters an angle address or a group.
+    pub fn enter(&mut self) -> Result<()> {
+        self.check_depth(self.depth + 1)?;
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    pub fn buf(&self) -> Buf<'a> {
+        Buf {
+            v: bumpalo::collections::Vec::new_in(self.arena.bump()),
+        }
+    }
+
+    /// Runs `f` on a second pass over already-validated input: tokens are not counted again.
+    pub fn replay<T>(&mut self, from: usize, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let (pos, tokens) = (self.pos, self.tokens);
+        self.pos = from;
+        let r = f(self);
+        self.pos = pos;
+        self.tokens = tokens;
+        r
+    }
+
+    /// Moves bytes into the arena as a `&str`, checking UTF-8.
+    pub fn finish_str(&self, buf: Buf<'a>, offset: usize) -> Result<&'a str> {
+        let bytes = buf.finish();
+        core::str::from_utf8(bytes).map_err(|_| self.err_at(ErrorKind::InvalidUtf8, offset))
+    }
+}
+
+/// A growable byte buffer in the arena. Only `try_reserve` allocates; nothing panics at the cap.
+pub(crate) struct Buf<'a> {
+    v: bumpalo::collections::Vec<'a, u8>,
+}
+
+/// The arena said no.
+#[derive(Debug)]
+pub(crate) struct Exhausted;
+
+impl<'a> Buf<'a> {
+    #[inline]
+    pub fn push(&mut self, bytes: &[u8]) -> core::result::Result<(), Exhausted> {
+        self.v.try_reserve(bytes.len()).map_err(|_| Exhausted)?;
+        self.v.extend_from_slice_copy(bytes);
+        Ok(())
+    }
+
+    #[inline]
+    pub fn push_byte(&mut self, b: u8) -> core::result::Result<(), Exhausted> {
+        self.push(&[b])
+    }
+
+    /// Appends `n` zero bytes and returns them for a decoder to write into.
+    pub fn extend_zeroed(&mut self, n: usize) -> core::result::Result<&mut [u8], Exhausted> {
+        self.v.try_reserve(n).map_err(|_| Exhausted)?;
+        let start = self.v.len();
+        self.v.resize(start + n, 0);
+        Ok(&mut self.v[start..])
+    }
+
+    pub fn truncate(&mut self, len: usize) {
+        self.v.truncate(len);
+    }
+
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.v
+    }
+
+    pub fn finish(self) -> &'a [u8] {
+        self.v.into_bump_slice()
+    }
+}
+
+impl Cursor<'_, '_> {
+    /// Turns an arena refusal into [`ErrorKind::ArenaExhausted`] at the cursor.
+    #[inline]
+    pub fn arena_ok<T>(&self, r: core::result::Result<T, Exhausted>) -> Result<T> {
+        r.map_err(|Exhausted| self.exhausted())
+    }
+}
+
+impl Buf<'_> {
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.v
+    }
+}

@@ -1,0 +1,126 @@
+//! Domains (RFC 5322 `domain`, `obs-domain`, `domain-literal`): atom *("." atom), CFWS allowed
+//! around the dots in the obsolete form; or `[` dtext `]`.
+//!
+//! The canonical domain is the atoms joined by dots with no white space, or the literal with
+//! its folding white space removed. A domain written as a plain dot-atom is borrowed.
+//!
+//! The domain ends at the first thing after an atom that is not a dot: in
+//! `user@a.com(x)evil.com` it is `a.com`, and the caller then meets `evil.com` where a `,` or
+//! the end should be, which is an error. Nothing is ever glued back together.
+//!
+//! Errors: [`ErrorKind::MissingDomain`] (nothing after `@`, or after a dot),
+//! [`ErrorKind::UnbalancedBracket`] (a literal that never closes, at its `[`),
+//! [`ErrorKind::UnexpectedChar`] (a `[` inside a literal), [`ErrorKind::InvalidUtf8`],
+//! [`ErrorKind::DomainTooLong`] (canonical form over `domain_bytes_max`).
+
+use crate::cursor::{is_atext, is_fws, span_while, Cursor};
+use crate::error::{ErrorKind, Result};
+use crate::local_part::is_dot_atom;
+
+impl<'a> Cursor<'a, '_> {
+    /// Parses a domain at the cursor (past any CFWS). Consumes trailing CFWS.
+    pub fn domain(&mut self) -> Result<&'a str> {
+        let start = self.pos;
+        let canonical = match self.peek() {
+            Some(b'[') => self.domain_literal()?,
+            Some(b) if is_atext(b) => self.dot_domain()?,
+            _ => return Err(self.err(ErrorKind::MissingDomain)),
+        };
+        let limit = self.opts.limits.domain_bytes_max;
+        if canonical.len() > limit {
+            return Err(self.err_at(
+                ErrorKind::DomainTooLong {
+                    len: canonical.len(),
+                    limit,
+                },
+                start,
+            ));
+        }
+        self.skip_cfws()?;
+        Ok(canonical)
+    }
+
+    fn dot_domain(&mut self) -> Result<&'a str> {
+        let start = self.pos;
+        let mut end;
+        loop {
+            self.count_token()?;
+            self.pos += span_while(self.rest(), is_atext);
+            end = self.pos;
+            self.skip_cfws()?;
+            if self.peek() != Some(b'.') {
+                break;
+            }
+            self.count_token()?;
+            self.pos += 1;
+            self.skip_cfws()?;
+            match self.peek() {
+                Some(b) if is_atext(b) => {}
+                _ => return Err(self.err(ErrorKind::MissingDomain)),
+            }
+        }
+        let raw = &self.input[start..end];
+        if is_dot_atom(raw) {
+            return core::str::from_utf8(raw)
+                .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, start + e.valid_up_to()));
+        }
+        // Obsolete form with CFWS around the dots: keep the atoms and dots only.
+        let input = self.input;
+        let mut out = self.buf();
+        self.replay(start, |c| {
+            while c.pos < end {
+                let at = c.pos;
+                match input[at] {
+                    b if is_fws(b) || b == b'(' => {
+                        c.skip_cfws()?;
+                    }
+                    b'.' => {
+                        c.pos += 1;
+                        c.arena_ok(out.push_byte(b'.'))?;
+                    }
+                    _ => {
+                        c.pos += span_while(c.rest(), is_atext);
+                        c.arena_ok(out.push(&input[at..c.pos]))?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        self.finish_str(out, start)
+    }
+
+    fn domain_literal(&mut self) -> Result<&'a str> {
+        let open = self.pos;
+        self.count_token()?;
+        self.pos += 1;
+        let close = loop {
+            match memchr::memchr3(b']', b'[', b'\\', self.rest()) {
+                None => return Err(self.err_at(ErrorKind::UnbalancedBracket, open)),
+                Some(i) => {
+                    self.pos += i;
+                    match self.input[self.pos] {
+                        b']' => break self.pos,
+                        b'[' => return Err(self.err(ErrorKind::UnexpectedChar { byte: b'[' })),
+                        _ => {
+                            if self.pos + 1 >= self.input.len() {
+                                return Err(self.err_at(ErrorKind::UnbalancedBracket, open));
+                            }
+                            self.pos += 2;
+                        }
+                    }
+                }
+            }
+        };
+        self.pos = close + 1;
+        let raw = &self.input[open..=close];
+        if !raw.iter().any(|&b| is_fws(b)) {
+            return core::str::from_utf8(raw)
+                .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, open + e.valid_up_to()));
+        }
+        let mut out = self.buf();
+        for part in raw.split(|&b| is_fws(b)) {
+            self.arena_ok(out.push(part))?;
+        }
+        self.finish_str(out, open)
+    }
+}

@@ -1,0 +1,136 @@
+//! Limits and relaxations: every number the parser will not go past, and every leniency it
+//! allows, in one place.
+//!
+//! Each limit has a default, a reason for that number, and the [`ErrorKind`] that fires when
+//! input crosses it. A limit is inclusive: input *at* the limit parses, input one past it is an
+//! error (tests check both sides). Relations between limits are checked at compile time below.
+//!
+//! [`ErrorKind`]: crate::ErrorKind
+
+/// Hard caps on the work one parse may do and the memory it may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes in one field value handed to the address parser. Default 102 400: no field can be
+    /// longer than the whole header block (Postfix's `header_size_limit`).
+    /// Crossing it: [`ErrorKind::InputTooLarge`](crate::ErrorKind::InputTooLarge), before any work.
+    pub input_bytes_max: usize,
+    /// Nesting depth: comments inside comments, plus one inside a group, plus one inside an
+    /// angle address. Default 32: real mail nests comments two or three deep; 32 leaves room and
+    /// still keeps any per-level state tiny. Crossing it:
+    /// [`ErrorKind::DepthExceeded`](crate::ErrorKind::DepthExceeded).
+    pub depth_max: u32,
+    /// Lexical tokens (atoms, quoted strings, comments, specials, literals) in one field.
+    /// Default 10 240, Postfix's `header_address_token_limit`. Crossing it:
+    /// [`ErrorKind::TooManyTokens`](crate::ErrorKind::TooManyTokens).
+    pub tokens_max: u32,
+    /// Addresses (mailboxes and groups) in one field. Default 2 048: large enough for a
+    /// generous visible recipient list; a field with more is a list explosion, not a message.
+    /// Crossing it: [`ErrorKind::TooManyAddresses`](crate::ErrorKind::TooManyAddresses).
+    pub addresses_max: u32,
+    /// Bytes in a local part, in canonical form. Default 64, RFC 5321 section 4.5.3.1.1.
+    /// Crossing it: [`ErrorKind::LocalPartTooLong`](crate::ErrorKind::LocalPartTooLong).
+    pub local_part_bytes_max: usize,
+    /// Bytes in a domain, in canonical form. Default 255, RFC 5321 section 4.5.3.1.2.
+    /// Crossing it: [`ErrorKind::DomainTooLong`](crate::ErrorKind::DomainTooLong).
+    pub domain_bytes_max: usize,
+    /// Bytes in a header block, up to and including the empty line that ends it. Default
+    /// 102 400, Postfix's `header_size_limit`. Crossing it:
+    /// [`ErrorKind::HeaderTooLarge`](crate::ErrorKind::HeaderTooLarge).
+    pub header_bytes_max: usize,
+    /// Header fields in one block. Default 1 000: ten times what a heavily relayed message
+    /// carries. Crossing it: [`ErrorKind::TooManyFields`](crate::ErrorKind::TooManyFields).
+    pub fields_max: u32,
+    /// Bytes in one physical header line, without its line end. Default 8 192: RFC 5322 says
+    /// 998, but real mail breaks that and the router must not rewrite headers to fix it; 8 KiB
+    /// still bounds a line. Crossing it: [`ErrorKind::LineTooLong`](crate::ErrorKind::LineTooLong).
+    pub line_bytes_max: usize,
+    /// Capacity of the arena a caller should build with [`Arena::for_limits`](crate::Arena::for_limits).
+    /// Default 1 MiB: a full 100 KiB field of the smallest addresses (`a@b,` repeated, 2 048
+    /// of them) needs about 330 KiB including growth slack, so 1 MiB holds any field that
+    /// passes the other caps with room to spare, and is small next to a worker's memory
+    /// limit. Crossing it: [`ErrorKind::ArenaExhausted`](crate::ErrorKind::ArenaExhausted).
+    pub arena_bytes_max: usize,
+}
+
+impl Limits {
+    /// The documented defaults.
+    pub const DEFAULT: Limits = Limits {
+        input_bytes_max: 102_400,
+        depth_max: 32,
+        tokens_max: 10_240,
+        addresses_max: 2_048,
+        local_part_bytes_max: 64,
+        domain_bytes_max: 255,
+        header_bytes_max: 102_400,
+        fields_max: 1_000,
+        line_bytes_max: 8_192,
+        arena_bytes_max: 1 << 20,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+// Relations between the defaults, checked when the crate compiles.
+const _: () = {
+    let l = Limits::DEFAULT;
+    // Every address is at least one token.
+    assert!(l.addresses_max <= l.tokens_max);
+    // A field is part of a header block; a line is part of a header block.
+    assert!(l.input_bytes_max <= l.header_bytes_max);
+    assert!(l.line_bytes_max <= l.header_bytes_max);
+    // The longest legal address fits in one field.
+    assert!(l.local_part_bytes_max + 1 + l.domain_bytes_max + 2 <= l.input_bytes_max);
+    // The arena can hold a full field several times over (copies, decoding, the output array).
+    assert!(l.arena_bytes_max >= 8 * l.input_bytes_max);
+    // The depth counter can never overflow.
+    assert!(l.depth_max < u32::MAX / 2);
+};
+
+/// Limits plus the named relaxations of the grammar. Each `allow_*` flag accepts something RFC
+/// 5322 forbids but real mail carries; none of them changes what an address *means*.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The caps.
+    pub limits: Limits,
+    /// Accept a group whose `;` is missing at the end of the field (`To: undisclosed-recipients:`),
+    /// as many mailers write it. The group ends where the field ends; nothing is guessed.
+    pub allow_unterminated_group: bool,
+    /// Accept empty atoms in a local part (`john..doe@x`, `.a@x`, `a.@x`). The local part is
+    /// kept as written; its canonical form is quoted (`"john..doe"`), as RFC 5321 requires.
+    pub allow_empty_local_atom: bool,
+    /// Accept bytes that are not UTF-8 in display names and comments, replacing each bad
+    /// sequence with U+FFFD in the decoded name. Local parts and domains stay strict: an
+    /// address is never guessed.
+    pub allow_8bit_display_name: bool,
+    /// Skip an mbox `From ` line at the start of a header block.
+    pub allow_mbox_from_line: bool,
+}
+
+impl Options {
+    /// Limits at their defaults, with the relaxations real mail needs.
+    pub const DEFAULT: Options = Options {
+        limits: Limits::DEFAULT,
+        allow_unterminated_group: true,
+        allow_empty_local_atom: true,
+        allow_8bit_display_name: true,
+        allow_mbox_from_line: true,
+    };
+    /// Limits at their defaults, RFC 5322 to the letter (obsolete syntax included).
+    pub const STRICT: Options = Options {
+        limits: Limits::DEFAULT,
+        allow_unterminated_group: false,
+        allow_empty_local_atom: false,
+        allow_8bit_display_name: false,
+        allow_mbox_from_line: false,
+    };
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::DEFAULT
+    }
+}

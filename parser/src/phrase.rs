@@ -1,0 +1,145 @@
+//! Phrases: display names and group names (RFC 5322 `phrase` and `obs-phrase`), decoded.
+//!
+//! The decoded name is the phrase with comments removed, each run of white space and comments
+//! turned into one space, quoted strings unquoted, and RFC 2047 encoded words decoded (white
+//! space between two adjacent encoded words is dropped, as RFC 2047 section 6.2 says).
+//! Encoded words are decoded only where RFC 2047 allows them in a phrase, as whole atoms; text
+//! inside quotes is never decoded. Bytes that are not UTF-8 become U+FFFD when
+//! `allow_8bit_display_name` is on, else [`ErrorKind::InvalidUtf8`].
+//!
+//! A name that is already in that form in the input (atoms and dots, single spaces, no encoded
+//! words) is borrowed, not copied.
+
+use crate::cursor::{is_atext, is_fws, span_while, Buf, Cursor, Exhausted};
+use crate::encoded_word;
+use crate::error::{ErrorKind, Result};
+use crate::quoted_string::unquote_into;
+use crate::word_run::WordRun;
+
+impl<'a> Cursor<'a, '_> {
+    /// The decoded display name of a run; `None` if it is empty.
+    pub fn phrase(&mut self, run: &WordRun) -> Result<Option<&'a str>> {
+        if run.is_empty() {
+            return Ok(None);
+        }
+        let raw = &self.input[run.start..run.end];
+        if is_plain_phrase(raw) {
+            if let Ok(s) = core::str::from_utf8(raw) {
+                return Ok(Some(s));
+            }
+        }
+        let end = run.end;
+        let mut out = self.buf();
+        self.replay(run.start, |c| c.build_phrase(end, &mut out))?;
+        let bytes = out.finish();
+        match core::str::from_utf8(bytes) {
+            Ok("") => Ok(None),
+            Ok(s) => Ok(Some(s)),
+            // build_phrase only appends UTF-8 (8-bit text goes through the lossy path).
+            Err(_) => Err(self.err_at(ErrorKind::InvalidUtf8, run.start)),
+        }
+    }
+
+    fn build_phrase(&mut self, end: usize, out: &mut Buf<'a>) -> Result<()> {
+        let input = self.input;
+        let mut pending_space = false;
+        let mut prev_encoded = false;
+        let mut first = true;
+        while self.pos < end {
+            let at = self.pos;
+            let b = input[at];
+            if is_fws(b) || b == b'(' {
+                self.skip_cfws()?;
+                pending_space = true;
+                continue;
+            }
+            let space = pending_space && !first;
+            let mark = out.len();
+            let ok = if b == b'"' {
+                let q = self.scan_quoted()?;
+                prev_encoded = false;
+                self.arena_ok(push_space(out, space))?;
+                self.arena_ok(unquote_into(&input[q.start..q.end], out))?;
+                self.arena_ok(self.fix_utf8(out, mark))?
+            } else if is_atext(b) {
+                self.pos += span_while(self.rest(), is_atext);
+                let atom = &input[at..self.pos];
+                // Adjacent encoded words are joined without the space between them.
+                let encoded = encoded_word::looks_encoded(atom);
+                self.arena_ok(push_space(out, space && !(prev_encoded && encoded)))?;
+                let after_space = out.len();
+                if encoded && self.arena_ok(encoded_word::decode_into(atom, out))? {
+                    prev_encoded = true;
+                    true
+                } else {
+                    prev_encoded = false;
+                    out.truncate(after_space);
+                    self.arena_ok(out.push(atom))?;
+                    self.arena_ok(self.fix_utf8(out, mark))?
+                }
+            } else {
+                // A dot of obs-phrase.
+                self.pos += 1;
+                prev_encoded = false;
+                self.arena_ok(push_space(out, space))?;
+                self.arena_ok(out.push_byte(b'.'))?;
+                true
+            };
+            if !ok {
+                return Err(self.err_at(ErrorKind::InvalidUtf8, at));
+            }
+            pending_space = false;
+            first = false;
+        }
+        Ok(())
+    }
+
+    /// Makes `out[mark..]` valid UTF-8: unchanged if it is; with U+FFFD for each bad sequence
+    /// when 8-bit names are allowed. Returns false if it is not UTF-8 and they are not.
+    fn fix_utf8(&self, out: &mut Buf<'a>, mark: usize) -> core::result::Result<bool, Exhausted> {
+        if core::str::from_utf8(&out.as_slice()[mark..]).is_ok() {
+            return Ok(true);
+        }
+        if !self.opts.allow_8bit_display_name {
+            return Ok(false);
+        }
+        // Rebuild the segment through utf8_chunks; the first copy stays in the arena unused.
+        let mut fixed = self.buf();
+        for chunk in out.as_slice()[mark..].utf8_chunks() {
+            fixed.push(chunk.valid().as_bytes())?;
+            if !chunk.invalid().is_empty() {
+                fixed.push("\u{FFFD}".as_bytes())?;
+            }
+        }
+        out.truncate(mark);
+        out.push(fixed.finish())?;
+        Ok(true)
+    }
+}
+
+fn push_space(out: &mut Buf<'_>, space: bool) -> core::result::Result<(), Exhausted> {
+    if space {
+        out.push_byte(b' ')
+    } else {
+        Ok(())
+    }
+}
+
+/// True if `raw` is its own decoded form: atoms and dots separated by single spaces, with no
+/// encoded word in it.
+fn is_plain_phrase(raw: &[u8]) -> bool {
+    let mut prev_space = true;
+    for &b in raw {
+        if b == b' ' {
+            if prev_space {
+                return false;
+            }
+            prev_space = true;
+        } else if is_atext(b) || b == b'.' {
+            prev_space = false;
+        } else {
+            return false;
+        }
+    }
+    !prev_space && memchr::memmem::find(raw, b"=?").is_none()
+}

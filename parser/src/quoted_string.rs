@@ -1,0 +1,78 @@
+//! Quoted strings (RFC 5322 section 3.2.4, with obs-qp of 4.1): `"` *([FWS] qcontent) [FWS] `"`.
+//!
+//! Scanning finds the closing quote with memchr, skipping quoted pairs; an unterminated string
+//! is [`ErrorKind::UnbalancedQuote`] at the opening `"`. Unquoting removes the backslash of each
+//! quoted pair and the CR and LF of each fold (the white space after a fold stays), and writes
+//! the result into the arena.
+
+use crate::cursor::{Buf, Cursor, Exhausted};
+use crate::error::{ErrorKind, Result};
+
+/// The content of a quoted string: `input[start..end]`, between the quotes.
+#[derive(Clone, Copy)]
+pub(crate) struct Quoted {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Cursor<'_, '_> {
+    /// Scans a quoted string; the cursor is on the opening `"` and ends after the closing one.
+    pub fn scan_quoted(&mut self) -> Result<Quoted> {
+        let open = self.pos;
+        self.count_token()?;
+        self.pos += 1;
+        loop {
+            match memchr::memchr2(b'"', b'\\', self.rest()) {
+                None => return Err(self.err_at(ErrorKind::UnbalancedQuote, open)),
+                Some(i) => {
+                    self.pos += i;
+                    if self.input[self.pos] == b'"' {
+                        self.pos += 1;
+                        return Ok(Quoted {
+                            start: open + 1,
+                            end: self.pos - 1,
+                        });
+                    }
+                    if self.pos + 1 >= self.input.len() {
+                        return Err(self.err_at(ErrorKind::UnbalancedQuote, open));
+                    }
+                    self.pos += 2;
+                }
+            }
+        }
+    }
+}
+
+/// Appends the unquoted content of a quoted string to `out`.
+pub(crate) fn unquote_into(raw: &[u8], out: &mut Buf<'_>) -> core::result::Result<(), Exhausted> {
+    let mut rest = raw;
+    while let Some(i) = memchr::memchr3(b'\\', b'\r', b'\n', rest) {
+        out.push(&rest[..i])?;
+        if rest[i] == b'\\' {
+            // The scan guaranteed a byte follows every backslash inside the quotes.
+            if let Some(&b) = rest.get(i + 1) {
+                out.push_byte(b)?;
+            }
+            rest = rest.get(i + 2..).unwrap_or(&[]);
+        } else {
+            rest = &rest[i + 1..];
+        }
+    }
+    out.push(rest)
+}
+
+/// Appends `text` as a quoted string, escaping what must be escaped so that unquoting gives
+/// `text` back: `"` and `\`, and CR and LF (which unquoting would take for a fold).
+pub(crate) fn quote_into(text: &[u8], out: &mut Buf<'_>) -> core::result::Result<(), Exhausted> {
+    out.push_byte(b'"')?;
+    for chunk in text.split_inclusive(|&b| matches!(b, b'"' | b'\\' | b'\r' | b'\n')) {
+        match chunk.split_last() {
+            Some((&last, head)) if matches!(last, b'"' | b'\\' | b'\r' | b'\n') => {
+                out.push(head)?;
+                out.push(&[b'\\', last])?;
+            }
+            _ => out.push(chunk)?,
+        }
+    }
+    out.push_byte(b'"')
+}
