@@ -104,7 +104,8 @@ impl<'a> Cursor<'a, '_> {
             Some(b':') => self.group(&run).map(|g| Some(Address::Group(g))),
             Some(b'<') | Some(b'@') => {
                 self.count_address(run.start)?;
-                self.mailbox_after_run(&run).map(|m| Some(Address::Mailbox(m)))
+                self.mailbox_after_run(&run)
+                    .map(|m| Some(Address::Mailbox(m)))
             }
             _ if run.is_empty() => Err(self.unexpected()),
             _ => Err(self.err_at(ErrorKind::MissingAt, run.start)),
@@ -151,7 +152,9 @@ impl<'a> Cursor<'a, '_> {
                     self.arena_ok(members.try_reserve(1).map_err(|_| crate::cursor::Exhausted))?;
                     members.push(m);
                 }
-                Some(b':') if !member_run.is_empty() => return Err(self.err(ErrorKind::NestedGroup)),
+                Some(b':') if !member_run.is_empty() => {
+                    return Err(self.err(ErrorKind::NestedGroup))
+                }
                 _ if member_run.is_empty() => return Err(self.unexpected()),
                 _ => return Err(self.err_at(ErrorKind::MissingAt, member_run.start)),
             }

@@ -103,7 +103,10 @@ impl AddressField {
 
     /// To, Cc and Bcc: where recipients come from when the envelope names none.
     pub fn is_recipient(self) -> bool {
-        matches!(self, AddressField::To | AddressField::Cc | AddressField::Bcc)
+        matches!(
+            self,
+            AddressField::To | AddressField::Cc | AddressField::Bcc
+        )
     }
 }
 
@@ -174,8 +177,8 @@ pub fn parse_header_block<'a>(
                     push_field(&mut fields, message, name, off, voff, value_end)
                         .map_err(|_| exhausted(arena, off))?;
                 }
-                let colon =
-                    memchr::memchr(b':', line).ok_or_else(|| err(ErrorKind::MalformedField, pos))?;
+                let colon = memchr::memchr(b':', line)
+                    .ok_or_else(|| err(ErrorKind::MalformedField, pos))?;
                 let raw_name = &line[..colon];
                 let trimmed = raw_name
                     .iter()

@@ -32,9 +32,8 @@ impl<'a> Cursor<'a, '_> {
         }
         let raw = &self.input[run.start..run.end];
         let canonical = if is_dot_atom(raw) {
-            core::str::from_utf8(raw).map_err(|e| {
-                self.err_at(ErrorKind::InvalidUtf8, run.start + e.valid_up_to())
-            })?
+            core::str::from_utf8(raw)
+                .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, run.start + e.valid_up_to()))?
         } else {
             let semantic = self.unquoted_local(run)?;
             if is_dot_atom(semantic.as_bytes()) {
@@ -92,5 +91,7 @@ impl<'a> Cursor<'a, '_> {
 
 /// True if `s` is a dot-atom: non-empty atext runs joined by single dots.
 pub(crate) fn is_dot_atom(s: &[u8]) -> bool {
-    !s.is_empty() && s.split(|&b| b == b'.').all(|a| !a.is_empty() && a.iter().all(|&b| is_atext(b)))
+    !s.is_empty()
+        && s.split(|&b| b == b'.')
+            .all(|a| !a.is_empty() && a.iter().all(|&b| is_atext(b)))
 }

@@ -15,8 +15,15 @@ fn cases() -> Vec<Case> {
     let mut pending: Option<(usize, String)> = None;
     for (i, line) in text.lines().enumerate() {
         if let Some(rest) = line.strip_prefix('<') {
-            assert!(pending.is_none(), "line {}: input without expectation", i + 1);
-            let input = rest.strip_prefix(' ').unwrap_or(rest).replace("{CRLF}", "\r\n");
+            assert!(
+                pending.is_none(),
+                "line {}: input without expectation",
+                i + 1
+            );
+            let input = rest
+                .strip_prefix(' ')
+                .unwrap_or(rest)
+                .replace("{CRLF}", "\r\n");
             pending = Some((i + 1, input));
         } else if line.starts_with('>') || line.starts_with('!') {
             let (line_no, input) = pending.take().expect("expectation without input");
@@ -43,7 +50,11 @@ fn render(input: &str, arena: &Arena) -> String {
 fn fixture_cases() {
     let mut arena = Arena::new(64 * 1024);
     let cases = cases();
-    assert!(cases.len() > 60, "fixture file lost its cases: {}", cases.len());
+    assert!(
+        cases.len() > 60,
+        "fixture file lost its cases: {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         arena.reset();
@@ -55,7 +66,13 @@ fn fixture_cases() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// The printed form of every valid case parses back to the same values.

@@ -1,0 +1,318 @@
+//! Properties over generated inputs.
+//!
+//! 1. Any bytes: `Ok` or a typed error, never a panic; no heap allocation; the arena never
+//!    grows past its capacity; an `Ok` result prints to a form that parses to the same values.
+//! 2. A reference model: address lists are generated as values, written out with random but
+//!    legal decoration (comments, folding, quoting, obsolete spacing), and the parser must give
+//!    back exactly the generated values.
+
+mod common;
+
+use common::{heap_allocations_during, CountingAlloc};
+use mailaddr::{parse_address_list, parse_header_block, Address, Arena, Options};
+use proptest::prelude::*;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Bytes drawn mostly from the grammar's specials, so generated inputs reach deep states.
+fn grammar_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let alphabet: &[u8] = b"()<>@,;:\\\".[] \t\r\nab=?Q_\x80\xc3\xa9";
+    prop::collection::vec(
+        prop_oneof![
+            8 => prop::sample::select(alphabet.to_vec()),
+            1 => any::<u8>(),
+        ],
+        0..400,
+    )
+}
+
+fn check_any(input: &[u8], arena_bytes: usize) {
+    let arena = Arena::new(arena_bytes);
+    let (allocs, r) = heap_allocations_during(|| {
+        parse_address_list(input, &arena, &Options::DEFAULT).map(|l| l.to_string())
+    });
+    // to_string allocates on success; count only failures' allocations as the parse's.
+    assert!(arena.allocated_bytes() <= arena.capacity_bytes());
+    match r {
+        Err(e) => {
+            assert_eq!(allocs, 0, "heap allocation on the error path");
+            assert!(
+                e.offset <= input.len(),
+                "offset {} past input {}",
+                e.offset,
+                input.len()
+            );
+            assert!(!e.kind.name().is_empty());
+        }
+        Ok(printed) => {
+            let arena2 = Arena::new(1 << 20);
+            let again = parse_address_list(printed.as_bytes(), &arena2, &Options::DEFAULT)
+                .unwrap_or_else(|e| panic!("{printed:?} does not reparse: {e}"));
+            assert_eq!(printed, again.to_string());
+            let first = parse_address_list(input, &arena, &Options::DEFAULT).unwrap();
+            assert!(values(&first.addresses) == values(&again.addresses));
+        }
+    }
+}
+
+type Values = Vec<(
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+)>;
+fn values(list: &[Address<'_>]) -> Values {
+    let mut v = Vec::new();
+    for a in list {
+        match a {
+            Address::Mailbox(m) => v.push((
+                None,
+                m.name.map(Into::into),
+                m.local.into(),
+                m.domain.into(),
+                m.route.map(Into::into),
+            )),
+            Address::Group(g) => {
+                v.push((
+                    Some(g.name.into()),
+                    None,
+                    String::new(),
+                    String::new(),
+                    None,
+                ));
+                for m in g.members {
+                    v.push((
+                        Some(g.name.into()),
+                        m.name.map(Into::into),
+                        m.local.into(),
+                        m.domain.into(),
+                        m.route.map(Into::into),
+                    ));
+                }
+            }
+        }
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_bytes_give_ok_or_a_typed_error(input in grammar_bytes()) {
+        check_any(&input, 64 * 1024);
+    }
+
+    #[test]
+    fn any_bytes_in_a_tiny_arena(input in grammar_bytes()) {
+        check_any(&input, 512);
+    }
+
+    #[test]
+    fn any_header_block(input in grammar_bytes()) {
+        let arena = Arena::new(64 * 1024);
+        let (allocs, r) = heap_allocations_during(|| parse_header_block(&input, &arena, &Options::DEFAULT).map(|h| h.fields.len()));
+        prop_assert_eq!(allocs, 0);
+        if let Err(e) = r { prop_assert!(e.offset <= input.len()); }
+    }
+}
+
+// ---- The reference model ----
+
+#[derive(Clone, Debug)]
+struct GenMailbox {
+    name: Option<String>,
+    local: String,
+    domain: String,
+}
+
+#[derive(Clone, Debug)]
+enum GenAddress {
+    Mailbox(GenMailbox),
+    Group(String, Vec<GenMailbox>),
+}
+
+fn word() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,8}".prop_filter("no =?", |w| !w.contains("=?"))
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(word(), 1..4).prop_map(|w| w.join(" ")),
+        // Names that must be quoted: specials, dots, quotes, backslashes, UTF-8.
+        "[A-Za-z .,;:<>@()\\[\\]\"\\\\é用]{1,12}".prop_filter("no edge spaces or doubles", |s| {
+            !s.starts_with(' ') && !s.ends_with(' ') && !s.contains("  ")
+        }),
+    ]
+}
+
+fn local() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(word(), 1..4).prop_map(|w| w.join(".")),
+        "[a-z @\"\\\\,]{1,10}",
+    ]
+}
+
+fn domain() -> impl Strategy<Value = String> {
+    prop::collection::vec("[a-z0-9-]{1,10}", 1..4).prop_map(|l| l.join("."))
+}
+
+fn mailbox() -> impl Strategy<Value = GenMailbox> {
+    (prop::option::of(name()), local(), domain()).prop_map(|(name, local, domain)| GenMailbox {
+        name,
+        local,
+        domain,
+    })
+}
+
+fn address() -> impl Strategy<Value = GenAddress> {
+    prop_oneof![
+        3 => mailbox().prop_map(GenAddress::Mailbox),
+        1 => (name(), prop::collection::vec(mailbox(), 0..4)).prop_map(|(n, m)| GenAddress::Group(n, m)),
+    ]
+}
+
+/// Random legal CFWS: nothing, spaces, a fold, a (nested) comment.
+fn cfws(r: &mut impl FnMut() -> u32) -> String {
+    match r() % 6 {
+        0 | 1 => String::new(),
+        2 => " ".into(),
+        3 => "\r\n ".into(),
+        4 => " (a comment) ".into(),
+        _ => "(nested (comment \\) here))".into(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    let mut q = String::from("\"");
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
+fn is_dot_atom(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|a| {
+            !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
+        })
+}
+
+fn render_local(l: &str, r: &mut impl FnMut() -> u32) -> String {
+    if is_dot_atom(l) {
+        match r() % 3 {
+            0 => l.to_string(),
+            // Obsolete: CFWS around the dots.
+            1 => l
+                .split('.')
+                .collect::<Vec<_>>()
+                .join(&format!("{}.{}", cfws(r), cfws(r))),
+            // Quoted although it need not be.
+            _ => quote(l),
+        }
+    } else {
+        quote(l)
+    }
+}
+
+fn render_domain(d: &str, r: &mut impl FnMut() -> u32) -> String {
+    if r() % 2 == 0 {
+        d.to_string()
+    } else {
+        d.split('.')
+            .collect::<Vec<_>>()
+            .join(&format!("{}.{}", cfws(r), cfws(r)))
+    }
+}
+
+fn render_name(n: &str, r: &mut impl FnMut() -> u32) -> String {
+    let bare = n.split(' ').all(|w| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
+    });
+    if bare && r() % 2 == 0 {
+        n.to_string()
+    } else {
+        quote(n)
+    }
+}
+
+fn render_mailbox(m: &GenMailbox, r: &mut impl FnMut() -> u32) -> String {
+    let spec = format!(
+        "{}{}@{}{}",
+        render_local(&m.local, r),
+        cfws(r),
+        cfws(r),
+        render_domain(&m.domain, r)
+    );
+    match &m.name {
+        Some(n) => format!(
+            "{}{}<{}{}{}>{}",
+            render_name(n, r),
+            cfws(r),
+            cfws(r),
+            spec,
+            cfws(r),
+            cfws(r)
+        ),
+        None if r() % 3 == 0 => format!("<{spec}>"),
+        None => spec,
+    }
+}
+
+fn canonical_local(l: &str) -> String {
+    if is_dot_atom(l) {
+        l.to_string()
+    } else {
+        quote(l)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, .. ProptestConfig::default() })]
+
+    #[test]
+    fn generated_lists_parse_to_their_values(list in prop::collection::vec(address(), 0..6), seed in any::<u64>()) {
+        let mut state = seed | 1;
+        let mut r = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; (state >> 32) as u32 };
+        let mut text = cfws(&mut r);
+        for (i, a) in list.iter().enumerate() {
+            if i > 0 { text += &format!(",{}", cfws(&mut r)); }
+            if r() % 8 == 0 { text += ", "; } // an empty element
+            match a {
+                GenAddress::Mailbox(m) => text += &render_mailbox(m, &mut r),
+                GenAddress::Group(n, members) => {
+                    text += &format!("{}{}:{}", render_name(n, &mut r), cfws(&mut r), cfws(&mut r));
+                    let ms: Vec<String> = members.iter().map(|m| render_mailbox(m, &mut r)).collect();
+                    text += &ms.join(",");
+                    text += &format!(";{}", cfws(&mut r));
+                }
+            }
+        }
+        let arena = Arena::new(1 << 20);
+        let got = parse_address_list(text.as_bytes(), &arena, &Options::STRICT)
+            .map_err(|e| format!("{e} in {text:?}"));
+        let got = match got { Ok(g) => g, Err(e) => { prop_assert!(false, "{}", e); unreachable!() } };
+        let mut want: Values = Vec::new();
+        for a in &list {
+            let mb = |m: &GenMailbox| (m.name.clone(), canonical_local(&m.local), m.domain.clone());
+            match a {
+                GenAddress::Mailbox(m) => { let (n, l, d) = mb(m); want.push((None, n, l, d, None)); }
+                GenAddress::Group(g, ms) => {
+                    want.push((Some(g.clone()), None, String::new(), String::new(), None));
+                    for m in ms { let (n, l, d) = mb(m); want.push((Some(g.clone()), n, l, d, None)); }
+                }
+            }
+        }
+        prop_assert_eq!(values(&got.addresses), want, "input {:?}", text);
+    }
+}
