@@ -1,1 +1,170 @@
+//! Inputs shared by the benches, the corpus generator and the tests: the malformed shapes at
+//! any size, and the valid corpus.
+//!
+//! Each malformed shape repeats a unit that is valid or nearly so, and puts its fault where
+//! the parser meets it late when that is possible, so the parser walks the whole input before
+//! it fails: the worst case for time, which is what a linearity bench must measure.
 
+/// A named malformed shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub name: &'static str,
+    /// What the shape is and which story it comes from.
+    pub about: &'static str,
+    head: &'static [u8],
+    unit: &'static [u8],
+    tail: &'static [u8],
+}
+
+pub const SHAPES: &[Shape] = &[
+    Shape {
+        name: "unbalanced-quote",
+        about: "ZMailer (seed 004): a quote opened and never closed, after a long list",
+        head: b"",
+        unit: b"\"Ann Example\" <ann@example.org>, ",
+        tail: b"\"Unclosed <x@example.org>",
+    },
+    Shape {
+        name: "unbalanced-quote-early",
+        about: "one quote at the start, the rest of the field inside it",
+        head: b"\"",
+        unit: b"Ann <ann@example.org>, ",
+        tail: b"",
+    },
+    Shape {
+        name: "unbalanced-angle",
+        about: "ZMailer (seed 004): an angle opened and never closed",
+        head: b"",
+        unit: b"Ann <ann@example.org>, ",
+        tail: b"Bob <bob@example.org",
+    },
+    Shape {
+        name: "unbalanced-bracket",
+        about: "ZMailer (seed 004): a domain literal never closed",
+        head: b"",
+        unit: b"a@[192.0.2.1], ",
+        tail: b"b@[192.0.2.2",
+    },
+    Shape {
+        name: "unbalanced-paren",
+        about: "a comment never closed",
+        head: b"",
+        unit: b"a@example.org (Ann), ",
+        tail: b"b@example.org (Bob",
+    },
+    Shape {
+        name: "deep-comments",
+        about: "comments nested 30 deep, again and again",
+        head: b"",
+        unit: b"a@b.c ((((((((((((((((((((((((((((((x)))))))))))))))))))))))))))))), ",
+        tail: b"",
+    },
+    Shape {
+        name: "deep-comment-open",
+        about: "a comment nesting without end",
+        head: b"",
+        unit: b"(",
+        tail: b"",
+    },
+    Shape {
+        name: "deep-angles",
+        about: "angles nested without end",
+        head: b"",
+        unit: b"<",
+        tail: b"",
+    },
+    Shape {
+        name: "deep-groups",
+        about: "groups nested without end",
+        head: b"",
+        unit: b"g: ",
+        tail: b"",
+    },
+    Shape {
+        name: "long-list",
+        about: "a valid list as long as the size",
+        head: b"",
+        unit: b"a@example.org, ",
+        tail: b"z@example.org",
+    },
+    Shape {
+        name: "quoted-pairs",
+        about: "one local part of quoted pairs",
+        head: b"\"",
+        unit: b"\\a",
+        tail: b"\"@example.org",
+    },
+    Shape {
+        name: "at-flood",
+        about: "@ signs",
+        head: b"",
+        unit: b"@",
+        tail: b"",
+    },
+    Shape {
+        name: "backslash-flood",
+        about: "backslashes inside a quoted display name",
+        head: b"\"",
+        unit: b"\\\\",
+        tail: b"\" <a@b.c>",
+    },
+    Shape {
+        name: "encoded-words",
+        about: "a display name of encoded words",
+        head: b"",
+        unit: b"=?utf-8?q?J=C3=B6rg?= ",
+        tail: b"<j@example.org>",
+    },
+];
+
+impl Shape {
+    /// The shape at `size` bytes (exactly, padding the head's unit run with spaces).
+    pub fn generate(&self, size: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(self.head);
+        let body = size.saturating_sub(self.head.len() + self.tail.len());
+        while out.len() + self.unit.len() <= self.head.len() + body {
+            out.extend_from_slice(self.unit);
+        }
+        while out.len() < self.head.len() + body {
+            out.push(b' ');
+        }
+        out.extend_from_slice(self.tail);
+        out
+    }
+}
+
+/// The sizes the benches and the corpus use.
+pub const SIZES: &[(usize, &str)] = &[(1 << 10, "1k"), (64 << 10, "64k"), (1 << 20, "1m")];
+
+/// The valid corpus: every field value of the `corpus/valid/*.txt` files, one per line, in
+/// the `router parse` format (`Name<TAB>value`, or a bare address list).
+pub fn valid_fields(corpus_dir: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(corpus_dir.join("valid"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read(&p)?;
+        for line in text.split(|&b| b == b'\n') {
+            if line.is_empty() || line.starts_with(b"#") {
+                continue;
+            }
+            match line.iter().position(|&b| b == b'\t') {
+                Some(i) => out.push((
+                    String::from_utf8_lossy(&line[..i]).into_owned(),
+                    line[i + 1..].to_vec(),
+                )),
+                None => out.push((String::new(), line.to_vec())),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The project's `corpus/` directory.
+pub fn corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
+}

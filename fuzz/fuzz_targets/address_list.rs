@@ -1,0 +1,17 @@
+//! Fuzz the address-list parser: no panic, the arena cap holds, errors point inside the input,
+//! and every success survives print-and-reparse unchanged.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mailaddr::Arena;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let input = common::shape(data);
+    // A small arena, so exhaustion paths are exercised too.
+    let arena = Arena::new(16 * 1024);
+    let arena2 = Arena::new(1 << 20);
+    common::check_address_list(&input, &arena, &arena2);
+});
