@@ -168,3 +168,93 @@ pub fn valid_fields(corpus_dir: &std::path::Path) -> std::io::Result<Vec<(String
 pub fn corpus_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
 }
+
+/// Limits with every cap but the arena lifted, for measuring the parser's worst-case work:
+/// with the defaults, a 1 MiB field is refused before it is read.
+pub fn raised_options() -> mailaddr::Options {
+    let mut o = mailaddr::Options::DEFAULT;
+    o.limits.input_bytes_max = 8 << 20;
+    o.limits.header_bytes_max = 8 << 20;
+    o.limits.line_bytes_max = 8 << 20;
+    o.limits.tokens_max = u32::MAX / 2;
+    o.limits.addresses_max = u32::MAX / 2;
+    o.limits.arena_bytes_max = 64 << 20;
+    o
+}
+
+/// Our parser on a whole message head: split the header block, parse every address field.
+/// Returns (mailboxes found, fields that failed), the answer the benches check.
+pub fn ours(
+    message: &[u8],
+    arena: &mut mailaddr::Arena,
+    field_arena: &mut mailaddr::Arena,
+    opts: &mailaddr::Options,
+) -> (usize, usize) {
+    use mailaddr::{parse_address_list, parse_header_block, parse_path, AddressField};
+    arena.reset();
+    let Ok(block) = parse_header_block(message, arena, opts) else {
+        return (0, 1);
+    };
+    let (mut found, mut failed) = (0, 0);
+    for f in block.fields {
+        field_arena.reset();
+        match f.address_field() {
+            Some(AddressField::ReturnPath) => match parse_path(f.value, field_arena, opts) {
+                Ok(p) => found += p.is_some() as usize,
+                Err(_) => failed += 1,
+            },
+            Some(_) => match parse_address_list(f.value, field_arena, opts) {
+                Ok(l) => found += l.mailboxes().count(),
+                Err(_) => failed += 1,
+            },
+            None => {}
+        }
+    }
+    (found, failed)
+}
+
+/// The header blocks of the shared real-mail sample (`../shared/corpus-sample/messages`),
+/// read at run time and never copied into the project; empty if the folder is absent.
+pub fn real_mail_heads() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus-sample/messages");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .map(|m| {
+            let end = memchr_blank_line(&m).unwrap_or(m.len());
+            m[..end].to_vec()
+        })
+        .collect()
+}
+
+fn memchr_blank_line(m: &[u8]) -> Option<usize> {
+    (0..m.len().saturating_sub(1))
+        .find(|&i| {
+            m[i] == b'\n'
+                && (m[i + 1] == b'\n' || (m[i + 1] == b'\r' && m.get(i + 2) == Some(&b'\n')))
+        })
+        .map(|i| i + 1)
+}
+
+/// A message head holding every field of the valid corpus.
+pub fn valid_message() -> Vec<u8> {
+    let mut m = Vec::new();
+    for (name, value) in valid_fields(&corpus_dir()).unwrap_or_default() {
+        m.extend_from_slice(if name.is_empty() {
+            b"To"
+        } else {
+            name.as_bytes()
+        });
+        m.extend_from_slice(b": ");
+        m.extend_from_slice(&value);
+        m.extend_from_slice(b"\r\n");
+    }
+    m.extend_from_slice(b"\r\n");
+    m
+}

@@ -12,6 +12,5 @@ fuzz_target!(|data: &[u8]| {
     let input = common::shape(data);
     // A small arena, so exhaustion paths are exercised too.
     let arena = Arena::new(16 * 1024);
-    let arena2 = Arena::new(1 << 20);
-    common::check_address_list(&input, &arena, &arena2);
+    common::BIG.with_borrow_mut(|big| common::check_address_list(&input, &arena, big));
 });

@@ -117,9 +117,22 @@ impl<'a> Cursor<'a, '_> {
             return core::str::from_utf8(raw)
                 .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, open + e.valid_up_to()));
         }
+        // Drop folding white space, but keep every quoted pair whole: the byte after a
+        // backslash is text even when it is a CR or LF (found by fuzzing: `[\<LF>]`).
         let mut out = self.buf();
-        for part in raw.split(|&b| is_fws(b)) {
-            self.arena_ok(out.push(part))?;
+        let mut i = 0;
+        while i < raw.len() {
+            let b = raw[i];
+            if b == b'\\' {
+                let pair = &raw[i..(i + 2).min(raw.len())];
+                self.arena_ok(out.push(pair))?;
+                i += 2;
+            } else {
+                if !is_fws(b) {
+                    self.arena_ok(out.push_byte(b))?;
+                }
+                i += 1;
+            }
         }
         self.finish_str(out, open)
     }

@@ -1,3 +1,4 @@
+//! ```text
 //! NAME
 //!     router - a hardened mail router for a spool directory
 //!
@@ -7,6 +8,7 @@
 //! DESCRIPTION
 //!     A thin shell: parses the command line, runs the library, and maps what comes back to
 //!     a sysexits(3) exit code. See `router --help` and README.md.
+//! ```
 
 use std::process::ExitCode;
 

@@ -1,3 +1,4 @@
+//! ```text
 //! NAME
 //!     router parse - parse address fields, one per line, and print what they hold
 //!
@@ -26,6 +27,7 @@
 //!
 //! SEE ALSO
 //!     mailaddr (the parser crate), SPEC section 4.
+//! ```
 
 use std::io::{self, BufRead, Write};
 
