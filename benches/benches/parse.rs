@@ -47,6 +47,9 @@ fn mailparse(m: &[u8]) -> usize {
         .sum()
 }
 
+/// A peer parser: message head in, mailboxes found out.
+type Peer = fn(&[u8]) -> usize;
+
 fn group(c: &mut Criterion, name: &str, inputs: &[Vec<u8>], with_raised: bool) {
     let bytes: usize = inputs.iter().map(Vec::len).sum();
     let mut g = c.benchmark_group(name);
@@ -74,8 +77,7 @@ fn group(c: &mut Criterion, name: &str, inputs: &[Vec<u8>], with_raised: bool) {
     if with_raised {
         run_ours("mailaddr-raised", raised_options());
     }
-    let peers: [(&str, fn(&[u8]) -> usize); 2] =
-        [("mail-parser", mail_parser), ("mailparse", mailparse)];
+    let peers: [(&str, Peer); 2] = [("mail-parser", mail_parser), ("mailparse", mailparse)];
     for (label, f) in peers {
         let expected: Vec<usize> = inputs.iter().map(|m| f(m)).collect();
         g.bench_function(BenchmarkId::from_parameter(label), |b| {

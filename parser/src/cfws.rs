@@ -10,7 +10,17 @@ use crate::error::{ErrorKind, Result};
 
 impl Cursor<'_, '_> {
     /// Skips any CFWS at the cursor. Returns true if anything was skipped.
+    #[inline(always)]
     pub fn skip_cfws(&mut self) -> Result<bool> {
+        // Most calls find a token, not white space: answer those without a call.
+        match self.input.get(self.pos) {
+            Some(&b) if is_fws(b) || b == b'(' => self.skip_cfws_slow(),
+            _ => Ok(false),
+        }
+    }
+
+    #[inline(never)]
+    fn skip_cfws_slow(&mut self) -> Result<bool> {
         let start = self.pos;
         loop {
             self.pos += span_while(self.rest(), is_fws);

@@ -51,6 +51,9 @@ pub(crate) fn span_while(input: &[u8], f: impl Fn(u8) -> bool) -> usize {
 
 pub(crate) struct Cursor<'a, 'o> {
     pub input: &'a [u8],
+    /// The input as text, when all of it is UTF-8 (checked once, up front): then a token's
+    /// text is a slice of it, with no further validation.
+    text: Option<&'a str>,
     pub pos: usize,
     pub arena: &'a Arena,
     pub opts: &'o Options,
@@ -76,6 +79,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
         }
         Ok(Cursor {
             input,
+            text: core::str::from_utf8(input).ok(),
             pos: 0,
             arena,
             opts,
@@ -184,6 +188,18 @@ impl<'a, 'o> Cursor<'a, 'o> {
         self.pos = pos;
         self.tokens = tokens;
         r
+    }
+
+    /// `input[start..end]` as text: a slice of the validated input when there is one, else
+    /// validated here ([`ErrorKind::InvalidUtf8`] at the first bad byte).
+    #[inline]
+    pub fn str_at(&self, start: usize, end: usize) -> Result<&'a str> {
+        if let Some(s) = self.text.and_then(|t| t.get(start..end)) {
+            return Ok(s);
+        }
+        let raw = self.input.get(start..end).unwrap_or(&[]);
+        core::str::from_utf8(raw)
+            .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, start + e.valid_up_to()))
     }
 
     /// Moves bytes into the arena as a `&str`, checking UTF-8.

@@ -24,7 +24,7 @@ impl<'a> Cursor<'a, '_> {
         }
         let raw = &self.input[run.start..run.end];
         if is_plain_phrase(raw) {
-            if let Ok(s) = core::str::from_utf8(raw) {
+            if let Ok(s) = self.str_at(run.start, run.end) {
                 return Ok(Some(s));
             }
         }
@@ -126,20 +126,19 @@ fn push_space(out: &mut Buf<'_>, space: bool) -> core::result::Result<(), Exhaus
 }
 
 /// True if `raw` is its own decoded form: atoms and dots separated by single spaces, with no
-/// encoded word in it.
+/// `=?` in it (which could start an encoded word).
 fn is_plain_phrase(raw: &[u8]) -> bool {
-    let mut prev_space = true;
+    let mut prev = b' ';
     for &b in raw {
-        if b == b' ' {
-            if prev_space {
-                return false;
-            }
-            prev_space = true;
-        } else if is_atext(b) || b == b'.' {
-            prev_space = false;
-        } else {
+        let ok = match b {
+            b' ' => prev != b' ',
+            b'?' => prev != b'=',
+            _ => is_atext(b) || b == b'.',
+        };
+        if !ok {
             return false;
         }
+        prev = b;
     }
-    !prev_space && memchr::memmem::find(raw, b"=?").is_none()
+    prev != b' '
 }

@@ -51,7 +51,7 @@ fn check_any(input: &[u8], arena_bytes: usize) {
                 .unwrap_or_else(|e| panic!("{printed:?} does not reparse: {e}"));
             assert_eq!(printed, again.to_string());
             let first = parse_address_list(input, &arena, &Options::DEFAULT).unwrap();
-            assert!(values(&first.addresses) == values(&again.addresses));
+            assert!(values(first.addresses) == values(again.addresses));
         }
     }
 }
@@ -224,7 +224,7 @@ fn render_local(l: &str, r: &mut impl FnMut() -> u32) -> String {
 }
 
 fn render_domain(d: &str, r: &mut impl FnMut() -> u32) -> String {
-    if r() % 2 == 0 {
+    if r().is_multiple_of(2) {
         d.to_string()
     } else {
         d.split('.')
@@ -239,7 +239,7 @@ fn render_name(n: &str, r: &mut impl FnMut() -> u32) -> String {
             && w.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
     });
-    if bare && r() % 2 == 0 {
+    if bare && r().is_multiple_of(2) {
         n.to_string()
     } else {
         quote(n)
@@ -264,7 +264,7 @@ fn render_mailbox(m: &GenMailbox, r: &mut impl FnMut() -> u32) -> String {
             cfws(r),
             cfws(r)
         ),
-        None if r() % 3 == 0 => format!("<{spec}>"),
+        None if r().is_multiple_of(3) => format!("<{spec}>"),
         None => spec,
     }
 }
@@ -313,6 +313,6 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(values(&got.addresses), want, "input {:?}", text);
+        prop_assert_eq!(values(got.addresses), want, "input {:?}", text);
     }
 }

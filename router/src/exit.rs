@@ -14,3 +14,5 @@ pub const IOERR: u8 = 74;
 pub const TEMPFAIL: u8 = 75;
 /// Something was found in an unconfigured or misconfigured state.
 pub const CONFIG: u8 = 78;
+/// A (user specified) output file cannot be created.
+pub const CANTCREAT: u8 = 73;

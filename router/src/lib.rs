@@ -1,9 +1,34 @@
 //! # router: the mail router's library
 //!
-//! The `router` binary is a thin shell over this library. So far it holds the `parse`
-//! command, the parser's command-line face (SPEC section 4); the spool, routing and supervisor
-//! modules come with their issues.
+//! The `router` binary is a thin shell over this library. Modules, one job each, in the order
+//! a message meets them (the spool protocol as a whole is written down in docs/spool.md):
+//!
+//! - [`submit`]: publish a message into `router/` (public/ → router/).
+//! - [`claim`]: take one from `router/` into `work/`, under a lock.
+//! - [`attempts`]: the durable attempt counter.
+//! - [`envelope`]: read the router input format, write the channel output format.
+//! - [`route`]: recipients in, channels out (no files).
+//! - [`commit`]: fan-out through a plan: stage, plan, publish, clean up.
+//! - [`defer`]: park a message with a reason file.
+//! - [`recover`]: finish or undo what a dead router left in `work/`.
+//! - [`reaper`]: remove abandoned submissions from `public/`.
+//! - [`runner`]: one router's loop over all of the above, with group commit.
+//! - [`fs`]: the file-system seam every spool syscall passes through.
+//! - [`postoffice`]: the directories, the names, the start-up checks.
+//! - [`parse_cmd`]: `router parse`, the parser's command-line face.
 #![forbid(unsafe_code)]
 
+pub mod attempts;
+pub mod claim;
+pub mod commit;
+pub mod defer;
+pub mod envelope;
 pub mod exit;
+pub mod fs;
 pub mod parse_cmd;
+pub mod postoffice;
+pub mod reaper;
+pub mod recover;
+pub mod route;
+pub mod runner;
+pub mod submit;

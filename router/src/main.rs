@@ -39,6 +39,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a postoffice (the directories of SPEC section 2) under DIR.
+    Init { dir: std::path::PathBuf },
+    /// Submit a message from stdin (sendmail-compatible). Returns once it is safely in
+    /// router/; never waits for routing.
+    Submit {
+        /// Envelope sender (`<>` for none).
+        #[arg(short = 'f', value_name = "SENDER")]
+        from: Option<String>,
+        /// Take recipients from the To, Cc and Bcc headers.
+        #[arg(short = 't')]
+        from_headers: bool,
+        /// Do not treat a line with a single `.` as the end of the message.
+        #[arg(short = 'i', visible_short_alias = 'I')]
+        ignore_dots: bool,
+        /// sendmail's -o options (only `-oi` has a meaning here).
+        #[arg(short = 'o', value_name = "OPTION")]
+        options: Vec<String>,
+        /// Recipients.
+        recipients: Vec<String>,
+    },
+    /// Route what is in router/ (and recover what dead routers left in work/).
+    Run {
+        /// Route what is there now and exit.
+        #[arg(long)]
+        once: bool,
+        /// Local domains (their recipients go to the `local` channel).
+        #[arg(long = "local-domain", value_name = "DOMAIN")]
+        local_domains: Vec<String>,
+        /// Remove unlocked files older than this many seconds from public/ first.
+        #[arg(long, default_value_t = 3600)]
+        public_max_age: u64,
+    },
     /// Parse address fields, one per line on stdin (`Name<TAB>value` or a bare list), and
     /// print one JSON object per line.
     Parse {
@@ -60,8 +92,48 @@ fn main() -> ExitCode {
             });
         }
     };
-    let _ = (&cli.config, &cli.postoffice);
+    let _ = &cli.config;
+    let postoffice = || {
+        cli.postoffice
+            .clone()
+            .unwrap_or_else(|| "/var/spool/postoffice".into())
+    };
     let code = match cli.command {
+        Command::Init { dir } => match router::postoffice::Postoffice::init(&dir) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("router init: {}: {e}", dir.display());
+                exit::CANTCREAT
+            }
+        },
+        Command::Submit {
+            from,
+            from_headers,
+            ignore_dots,
+            options,
+            recipients,
+        } => {
+            let ignore_dots = ignore_dots || options.iter().any(|o| o == "i");
+            submit_cmd(&postoffice(), from, from_headers, ignore_dots, &recipients)
+        }
+        Command::Run {
+            once,
+            local_domains,
+            public_max_age,
+        } => {
+            let po = match router::postoffice::Postoffice::open(&postoffice()) {
+                Ok(po) => po,
+                Err(e) => {
+                    eprintln!("router run: {e}");
+                    return ExitCode::from(exit::TEMPFAIL);
+                }
+            };
+            let settings = router::runner::Settings {
+                local_domains,
+                ..Default::default()
+            };
+            run_cmd(&po, &settings, once, public_max_age)
+        }
         Command::Parse { explain } => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();
@@ -76,4 +148,126 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+fn submit_cmd(
+    po: &std::path::Path,
+    from: Option<String>,
+    from_headers: bool,
+    ignore_dots: bool,
+    recipients: &[String],
+) -> u8 {
+    use std::io::Read;
+    let po = match router::postoffice::Postoffice::open(po) {
+        Ok(po) => po,
+        Err(e) => {
+            eprintln!("router submit: {e}");
+            return exit::TEMPFAIL;
+        }
+    };
+    if recipients.is_empty() && !from_headers {
+        eprintln!("router submit: no recipients (give some, or -t)");
+        return exit::USAGE;
+    }
+    const MAX: usize = 10_240_000;
+    let mut body = Vec::new();
+    if let Err(e) = std::io::stdin()
+        .lock()
+        .take(MAX as u64 + 1)
+        .read_to_end(&mut body)
+    {
+        eprintln!("router submit: reading stdin: {e}");
+        return exit::IOERR;
+    }
+    if body.len() > MAX {
+        eprintln!("router submit: message over {MAX} bytes");
+        return exit::DATAERR;
+    }
+    if !ignore_dots {
+        // sendmail: a line with a single '.' ends the message.
+        let mut pos = 0;
+        for line in body.split_inclusive(|&b| b == b'\n') {
+            if line == b".\n" || line == b".\r\n" {
+                break;
+            }
+            pos += line.len();
+        }
+        body.truncate(pos);
+    }
+    let bracket = |a: &str| {
+        if a.starts_with('<') {
+            a.to_string()
+        } else {
+            format!("<{a}>")
+        }
+    };
+    let sender = from.unwrap_or_else(|| {
+        std::env::var("USER")
+            .map(|u| format!("{u}@localhost"))
+            .unwrap_or_else(|_| "<>".into())
+    });
+    let mut msg = format!("from {}\n", bracket(&sender)).into_bytes();
+    for r in recipients {
+        if r.contains(['\n', '\r']) {
+            eprintln!("router submit: bad recipient {r:?}");
+            return exit::USAGE;
+        }
+        msg.extend(format!("to {}\n", bracket(r)).bytes());
+    }
+    msg.extend_from_slice(b"env-end\n");
+    msg.extend_from_slice(&body);
+    match router::submit::publish(&po, &msg) {
+        Ok(id) => {
+            println!("{id}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("router submit: {e}");
+            exit::TEMPFAIL
+        }
+    }
+}
+
+fn run_cmd(
+    po: &router::postoffice::Postoffice,
+    s: &router::runner::Settings,
+    once: bool,
+    public_max_age: u64,
+) -> u8 {
+    let mut backoff_ms = 100u64;
+    loop {
+        if let Err(e) = router::reaper::reap_public(po, public_max_age) {
+            eprintln!("router run: reaping public/: {e}");
+        }
+        match router::runner::run_once(po, s) {
+            Ok(pass) => {
+                for (id, chans) in &pass.routed {
+                    println!("{id} routed to {}", chans.join(","));
+                }
+                for (id, why) in &pass.deferred {
+                    println!("{id} deferred: {why}");
+                }
+                for n in &pass.bad_names {
+                    eprintln!("router run: router/{n} is not a message id; left alone");
+                }
+                backoff_ms = 100;
+                if once {
+                    return exit::OK;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => {
+                let full = router::fs::is_disk_full(&e);
+                eprintln!(
+                    "router run: spool {}: {e}; backing off {backoff_ms} ms",
+                    if full { "full" } else { "I/O error" }
+                );
+                if once {
+                    return exit::TEMPFAIL;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+                backoff_ms = (backoff_ms * 2).min(30_000);
+            }
+        }
+    }
 }

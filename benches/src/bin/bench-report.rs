@@ -6,7 +6,7 @@ use std::path::Path;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
     let mut rows: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    walk(&root, &root, &mut rows);
+    walk(&root, &mut rows);
     if rows.is_empty() {
         eprintln!(
             "no results under {}: run `cargo bench -p benches --bench parse` first",
@@ -51,7 +51,7 @@ fn main() {
     }
 }
 
-fn walk(root: &Path, dir: &Path, rows: &mut BTreeMap<String, BTreeMap<String, f64>>) {
+fn walk(dir: &Path, rows: &mut BTreeMap<String, BTreeMap<String, f64>>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -80,7 +80,7 @@ fn walk(root: &Path, dir: &Path, rows: &mut BTreeMap<String, BTreeMap<String, f6
                 .to_string();
             rows.entry(group).or_default().insert(func, ns / bytes);
         } else if p.is_dir() {
-            walk(root, &p, rows);
+            walk(&p, rows);
         }
     }
 }

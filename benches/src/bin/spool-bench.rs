@@ -1,0 +1,90 @@
+//! Durable routing throughput, next to the no-fsync ceiling on the same disk, in one run.
+//!
+//! `cargo run --release -p benches --bin spool-bench [DIR] [MESSAGES] [ROUNDS]`
+//! DIR (default: a fresh directory under target/) must be on the disk to measure.
+//!
+//! - ceiling: per message, create a file, write the bytes one channel output takes, rename it
+//!   into another directory; no fsync at all. What the disk gives with no durability.
+//! - routed: `runner::run_once` on a postoffice holding the same number of messages, each to
+//!   one channel: claim, attempt counter, read, parse, stage, plan, publish, clean up, with the
+//!   batch's five syncfs calls (group commit) for full durability.
+//!
+//! Each is run ROUNDS times (default 3), alternating; the median of each is reported.
+
+use std::io::Write;
+use std::time::Instant;
+
+fn message(i: usize) -> Vec<u8> {
+    format!("from <sender@example.org>\nto <rcpt{i}@example.net>\nenv-end\nFrom: Sender <sender@example.org>\nTo: <rcpt{i}@example.net>\nSubject: message {i}\n\n{}\n", "body line\n".repeat(100)).into_bytes()
+}
+
+fn ceiling(dir: &std::path::Path, n: usize, out_len: usize) -> f64 {
+    let a = dir.join("ceil-a");
+    let b = dir.join("ceil-b");
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let bytes = vec![b'x'; out_len];
+    let t = Instant::now();
+    for i in 0..n {
+        let name = format!("m{i}");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(a.join(&name))
+            .unwrap();
+        f.write_all(&bytes).unwrap();
+        drop(f);
+        std::fs::rename(a.join(&name), b.join(&name)).unwrap();
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn routed(dir: &std::path::Path, n: usize) -> (f64, usize) {
+    let root = dir.join("po");
+    let _ = std::fs::remove_dir_all(&root);
+    router::postoffice::Postoffice::init(&root).unwrap();
+    for i in 0..n {
+        std::fs::write(root.join("router").join(format!("{:08}", i)), message(i)).unwrap();
+    }
+    let po = router::postoffice::Postoffice::open(&root).unwrap();
+    let s = router::runner::Settings::default();
+    let t = Instant::now();
+    let pass = router::runner::run_once(&po, &s).unwrap();
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(pass.routed.len(), n, "every message routed");
+    let out_len = std::fs::metadata(root.join("queue/smtp/00000000"))
+        .unwrap()
+        .len() as usize;
+    (rate, out_len)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args
+        .get(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/spool-bench")
+        });
+    let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(5000);
+    let rounds: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(3);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut c, mut r) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (rate, out_len) = routed(&dir, n);
+        r.push(rate);
+        c.push(ceiling(&dir, n, out_len));
+    }
+    let (c, r) = (median(c), median(r));
+    println!("dir {} ({n} messages, median of {rounds})", dir.display());
+    println!("no-fsync ceiling (create+write+rename): {c:>10.0} msg/s");
+    println!("routed, fully durable (group commit):   {r:>10.0} msg/s");
+    println!("ratio: {:.0} % of the ceiling", 100.0 * r / c);
+}

@@ -1,0 +1,46 @@
+//! Claim: take a message from `router/` into `work/` (SPEC section 2, "Claim").
+//!
+//! Open `router/<id>`, lock it without waiting, rename it to `work/<id>` without replacing.
+//! The lock follows the file and is held until the router is done with it: it is how every
+//! other process tells a live claim from an abandoned one. A lost race (the file is gone, or
+//! locked) is silent and leaves nothing behind.
+
+use std::fs::File;
+use std::io;
+
+use crate::fs::{self, Renamed};
+use crate::postoffice::Postoffice;
+
+/// A claimed message: its id and the locked file, now `work/<id>`.
+#[derive(Debug)]
+pub struct Claimed {
+    pub id: String,
+    pub file: File,
+}
+
+/// What a claim attempt found.
+#[derive(Debug)]
+pub enum Claim {
+    Won(Claimed),
+    /// Another router has it or had it: nothing to do.
+    Lost,
+    /// `work/<id>` already exists: an id was reused. Reported, both files left alone.
+    Conflict,
+}
+
+pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
+    let Some(file) = fs::open_read("claim.open", &po.router, id)? else {
+        return Ok(Claim::Lost);
+    };
+    if !fs::try_lock("claim.lock", &file)? {
+        return Ok(Claim::Lost);
+    }
+    match fs::rename_noreplace("claim.rename", &po.router, id, &po.work, id)? {
+        Renamed::Done => Ok(Claim::Won(Claimed {
+            id: id.to_string(),
+            file,
+        })),
+        Renamed::SourceGone => Ok(Claim::Lost),
+        Renamed::DestinationExists => Ok(Claim::Conflict),
+    }
+}

@@ -1,0 +1,259 @@
+//! The envelope: reading router input (`router/<id>`) and writing channel output
+//! (`queue/<channel>/<id>`), both ZMailer's `keyword SP value` lines up to `env-end` (SPEC
+//! section 3). LF and CRLF line ends are accepted.
+//!
+//! Limits: `ENVELOPE_BYTES_MAX` (the envelope, up to and including `env-end`),
+//! `ENVELOPE_LINE_BYTES_MAX`, `RECIPIENTS_MAX`. Faults are [`EnvelopeError`]s with the byte
+//! offset; their reason kinds are `malformed-envelope` and `too-many-recipients`.
+//! Unknown keywords are kept, in order, and passed on to every output.
+
+/// The most bytes in an envelope. 1 MiB: room for `RECIPIENTS_MAX` long addresses.
+pub const ENVELOPE_BYTES_MAX: usize = 1 << 20;
+/// The most bytes in one envelope line. 4 KiB: an address is at most 64 + 1 + 255 bytes.
+pub const ENVELOPE_LINE_BYTES_MAX: usize = 4096;
+/// The most `to` lines. 10 000: a large list explosion still fits; more is an attack.
+pub const RECIPIENTS_MAX: usize = 10_000;
+
+const _: () = assert!(RECIPIENTS_MAX * 8 <= ENVELOPE_BYTES_MAX);
+
+/// A parsed envelope, borrowing the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    /// The `from` value as written (`<alice@example.org>`, `<>`).
+    pub from: &'a str,
+    /// The `to` values as written, in order.
+    pub to: Vec<&'a str>,
+    /// Other lines (`keyword value`), in order, passed on.
+    pub extra: Vec<&'a str>,
+    /// Where the RFC 822 message starts.
+    pub message_offset: usize,
+}
+
+/// Why an envelope was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("no env-end line within {limit} bytes")]
+    NoEnd { limit: usize },
+    #[error("envelope line over {limit} bytes at byte {offset}")]
+    LineTooLong { offset: usize, limit: usize },
+    #[error("envelope line is not `keyword value` at byte {offset}")]
+    BadLine { offset: usize },
+    #[error("no `from` line")]
+    NoFrom,
+    #[error("more than one `from` line at byte {offset}")]
+    TwoFroms { offset: usize },
+    #[error("more than {limit} recipients at byte {offset}")]
+    TooManyRecipients { offset: usize, limit: usize },
+}
+
+impl EnvelopeError {
+    /// The reason kind for a reason file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EnvelopeError::TooManyRecipients { .. } => "too-many-recipients",
+            _ => "malformed-envelope",
+        }
+    }
+
+    pub fn offset(&self) -> Option<usize> {
+        match *self {
+            EnvelopeError::LineTooLong { offset, .. }
+            | EnvelopeError::BadLine { offset }
+            | EnvelopeError::TwoFroms { offset }
+            | EnvelopeError::TooManyRecipients { offset, .. } => Some(offset),
+            _ => None,
+        }
+    }
+
+    pub fn limit(&self) -> Option<usize> {
+        match *self {
+            EnvelopeError::NoEnd { limit }
+            | EnvelopeError::LineTooLong { limit, .. }
+            | EnvelopeError::TooManyRecipients { limit, .. } => Some(limit),
+            _ => None,
+        }
+    }
+}
+
+/// Parses the envelope at the start of `msg`.
+pub fn parse(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
+    let mut env = Envelope {
+        from: "",
+        to: Vec::new(),
+        extra: Vec::new(),
+        message_offset: 0,
+    };
+    let mut have_from = false;
+    let mut pos = 0;
+    loop {
+        if pos >= ENVELOPE_BYTES_MAX || pos >= msg.len() {
+            return Err(EnvelopeError::NoEnd {
+                limit: ENVELOPE_BYTES_MAX,
+            });
+        }
+        let rest = &msg[pos..];
+        let window = &rest[..rest.len().min(ENVELOPE_LINE_BYTES_MAX + 2)];
+        let Some(lf) = memchr::memchr(b'\n', window) else {
+            if window.len() > ENVELOPE_LINE_BYTES_MAX {
+                return Err(EnvelopeError::LineTooLong {
+                    offset: pos,
+                    limit: ENVELOPE_LINE_BYTES_MAX,
+                });
+            }
+            return Err(EnvelopeError::NoEnd {
+                limit: ENVELOPE_BYTES_MAX,
+            });
+        };
+        let mut line = &rest[..lf];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        if line.len() > ENVELOPE_LINE_BYTES_MAX {
+            return Err(EnvelopeError::LineTooLong {
+                offset: pos,
+                limit: ENVELOPE_LINE_BYTES_MAX,
+            });
+        }
+        let line_start = pos;
+        pos += lf + 1;
+        let line =
+            std::str::from_utf8(line).map_err(|_| EnvelopeError::BadLine { offset: line_start })?;
+        if line == "env-end" {
+            env.message_offset = pos;
+            break;
+        }
+        let (kw, value) = line
+            .split_once(' ')
+            .ok_or(EnvelopeError::BadLine { offset: line_start })?;
+        if kw.is_empty()
+            || !kw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            || value.is_empty()
+        {
+            return Err(EnvelopeError::BadLine { offset: line_start });
+        }
+        match kw {
+            "from" if have_from => return Err(EnvelopeError::TwoFroms { offset: line_start }),
+            "from" => {
+                env.from = value;
+                have_from = true;
+            }
+            "to" => {
+                if env.to.len() == RECIPIENTS_MAX {
+                    return Err(EnvelopeError::TooManyRecipients {
+                        offset: line_start,
+                        limit: RECIPIENTS_MAX,
+                    });
+                }
+                env.to.push(value);
+            }
+            _ => env.extra.push(line),
+        }
+    }
+    if !have_from {
+        return Err(EnvelopeError::NoFrom);
+    }
+    Ok(env)
+}
+
+/// One recipient of a channel output: the next hop (`-` for none) and the address as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rcpt {
+    pub host: String,
+    pub address: String,
+    /// For the `error` channel: why it cannot be routed.
+    pub error: Option<String>,
+}
+
+/// Writes a channel output file: `id`, `channel`, `from`, one `rcpt host address` per
+/// recipient (and `error address reason` after it on the error channel), the passed-on
+/// keywords, `env-end`, the message.
+pub fn write_output(
+    out: &mut Vec<u8>,
+    id: &str,
+    channel: &str,
+    env: &Envelope<'_>,
+    rcpts: &[Rcpt],
+    message: &[u8],
+) {
+    use std::io::Write;
+    let _ = writeln!(out, "id {id}");
+    let _ = writeln!(out, "channel {channel}");
+    let _ = writeln!(out, "from {}", env.from);
+    for r in rcpts {
+        let _ = writeln!(out, "rcpt {} {}", r.host, r.address);
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "error {} {}", r.address, e);
+        }
+    }
+    for x in &env.extra {
+        let _ = writeln!(out, "{x}");
+    }
+    out.extend_from_slice(b"env-end\n");
+    out.extend_from_slice(message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_example() {
+        let m = b"from <alice@example.org>\nto <bob@example.net>\nto <carol@example.com>\nenv-end\nFrom: A\n\nbody\n";
+        let e = parse(m).unwrap();
+        assert_eq!(e.from, "<alice@example.org>");
+        assert_eq!(e.to, vec!["<bob@example.net>", "<carol@example.com>"]);
+        assert_eq!(&m[e.message_offset..], b"From: A\n\nbody\n");
+    }
+
+    #[test]
+    fn crlf_unknown_keywords_and_null_sender() {
+        let m = b"from <>\r\nx-trace abc def\r\nto <b@c.d>\r\nenv-end\r\nmsg";
+        let e = parse(m).unwrap();
+        assert_eq!((e.from, e.extra.clone()), ("<>", vec!["x-trace abc def"]));
+        assert_eq!(&m[e.message_offset..], b"msg");
+    }
+
+    #[test]
+    fn faults() {
+        assert_eq!(parse(b"to <a@b>\nenv-end\n"), Err(EnvelopeError::NoFrom));
+        assert_eq!(
+            parse(b"from <a@b>\nto <x>\n"),
+            Err(EnvelopeError::NoEnd {
+                limit: ENVELOPE_BYTES_MAX
+            })
+        );
+        assert_eq!(
+            parse(b"from <a@b>\nbogus\nenv-end\n"),
+            Err(EnvelopeError::BadLine { offset: 11 })
+        );
+        assert_eq!(
+            parse(b"from <a@b>\nfrom <c@d>\nenv-end\n"),
+            Err(EnvelopeError::TwoFroms { offset: 11 })
+        );
+        let long = format!("from <{}>\nenv-end\n", "a".repeat(ENVELOPE_LINE_BYTES_MAX));
+        assert!(matches!(
+            parse(long.as_bytes()),
+            Err(EnvelopeError::LineTooLong { offset: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn recipients_at_the_limit_and_one_past() {
+        let mk = |n: usize| {
+            let mut m = b"from <a@b.c>\n".to_vec();
+            for _ in 0..n {
+                m.extend_from_slice(b"to <x@y.z>\n");
+            }
+            m.extend_from_slice(b"env-end\n");
+            m
+        };
+        assert_eq!(
+            parse(&mk(RECIPIENTS_MAX)).map(|e| e.to.len()),
+            Ok(RECIPIENTS_MAX)
+        );
+        assert!(matches!(
+            parse(&mk(RECIPIENTS_MAX + 1)),
+            Err(EnvelopeError::TooManyRecipients { .. })
+        ));
+    }
+}

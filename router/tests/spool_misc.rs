@@ -1,0 +1,126 @@
+//! The smaller rules of SPEC section 2: the reaper's two conditions, names that are not ids,
+//! the one-file-system check, an ambiguous rename settled by looking at both names.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::*;
+
+#[test]
+fn reaper_removes_only_unlocked_old_files() {
+    let po = new_po();
+    let public = po.root.join("public");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    // Abandoned: unlocked and old.
+    std::fs::write(public.join("abandoned"), b"half a message").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(public.join("abandoned"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    // Young: unlocked, but its writer may be between create and lock.
+    std::fs::write(public.join("young"), b"x").unwrap();
+    // Old but locked by a live writer.
+    std::fs::write(public.join("locked"), b"x").unwrap();
+    let held = std::fs::File::open(public.join("locked")).unwrap();
+    held.set_modified(old).ok();
+    std::fs::File::options()
+        .write(true)
+        .open(public.join("locked"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert!(router::fs::try_lock("test", &held).unwrap());
+    let handle = router::postoffice::Postoffice::open(&po.root).unwrap();
+    let r = router::reaper::reap_public(&handle, 3600).unwrap();
+    assert_eq!((r.removed, r.locked, r.young), (1, 1, 1));
+    assert!(
+        !public.join("abandoned").exists()
+            && public.join("young").exists()
+            && public.join("locked").exists()
+    );
+}
+
+#[test]
+fn names_that_are_not_ids_are_reported_and_left_alone() {
+    let po = new_po();
+    for bad in [".hidden", "has space", "x.reason", "semi;colon"] {
+        std::fs::write(
+            po.root.join("router").join(bad),
+            b"from <a@b.c>\nto <d@e.f>\nenv-end\n\n",
+        )
+        .unwrap();
+    }
+    put(&po, "good", b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
+    let out = Command::new(BIN)
+        .arg("-p")
+        .arg(&po.root)
+        .args(RUN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for bad in [".hidden", "has space", "x.reason", "semi;colon"] {
+        assert!(
+            po.root.join("router").join(bad).exists(),
+            "{bad} was touched"
+        );
+        assert!(
+            err.contains(&format!("router/{bad} is not a message id")),
+            "{bad} not reported:\n{err}"
+        );
+    }
+    assert!(po.root.join("queue/smtp/good").exists());
+}
+
+#[test]
+fn ambiguous_rename_is_settled_by_looking_at_both_names() {
+    for label in ["claim.rename", "commit.publish", "defer.message.rename"] {
+        let po = new_po();
+        put(&po, "m1", b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
+        put(&po, "m2", b"from <a@b.c>\nnot envelope\nenv-end\n\nbody\n");
+        // The rename happens, then reports EIO.
+        let st = router(&po, RUN, &[("ROUTER_FAULT", format!("eio-after@{label}"))]);
+        assert!(st.success(), "{label}: {st:?}");
+        let snap = snapshot(&po);
+        let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["deferred/m2", "deferred/m2.reason", "queue/smtp/m1"],
+            "{label}"
+        );
+    }
+}
+
+#[test]
+fn refuses_a_postoffice_spanning_two_file_systems() {
+    let po = new_po();
+    let q = po.root.join("queue");
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&q)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let out = Command::new(BIN)
+        .arg("-p")
+        .arg(&po.root)
+        .args(RUN)
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg(&q).status();
+    assert_eq!(out.status.code(), Some(75));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another file system"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
