@@ -76,7 +76,7 @@ pub fn remove_plan(po: &Postoffice, id: &str) -> io::Result<()> {
 }
 
 /// The channels of the staged outputs of `id` among the names of work/.
-pub fn staged_channels<'a>(id: &str, work_names: &'a [String]) -> Vec<String> {
+pub fn staged_channels(id: &str, work_names: &[String]) -> Vec<String> {
     let prefix = format!("{id}@");
     work_names
         .iter()

@@ -124,3 +124,31 @@ fn refuses_a_postoffice_spanning_two_file_systems() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Regression (found by the soak): recovery rolls forward the channels the plan names, even
+/// when a listing of work/ does not show them all; and a staged output with neither message
+/// nor plan is reported and left alone, never deleted.
+#[test]
+fn roll_forward_follows_the_plan_and_orphan_outputs_are_never_deleted() {
+    let po = new_po();
+    let w = po.root.join("work");
+    std::fs::write(
+        w.join("x"),
+        b"from <a@b.c>\nto <d@e.f>\nto <g@local.test>\nenv-end\n\nbody\n",
+    )
+    .unwrap();
+    std::fs::write(w.join("x@smtp"), b"smtp copy").unwrap();
+    std::fs::write(w.join("x@local"), b"local copy").unwrap();
+    std::fs::write(
+        w.join("x#plan"),
+        b"id x\nchannel smtp\nchannel local\nend\n",
+    )
+    .unwrap();
+    std::fs::write(w.join("y@smtp"), b"orphan").unwrap();
+    let handle = router::postoffice::Postoffice::open(&po.root).unwrap();
+    let r = router::recover::recover_all(&handle).unwrap();
+    assert_eq!((r.rolled_forward, r.anomalies), (1, 1));
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["queue/local/x", "queue/smtp/x", "work/y@smtp"]);
+}
