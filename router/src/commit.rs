@@ -33,8 +33,14 @@ pub fn plan(po: &Postoffice, id: &str, channels: &[&str]) -> io::Result<()> {
     }
     text += "end\n";
     let tmp = names::plan_tmp(id);
-    fs::unlink("commit.plan.clear", &po.work, &tmp)?;
-    let f = fs::create_excl("commit.plan.create", &po.work, &tmp)?;
+    let f = match fs::create_excl("commit.plan.create", &po.work, &tmp) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // Left by a router that died writing it (recovery removes these; be sure).
+            fs::unlink("commit.plan.clear", &po.work, &tmp)?;
+            fs::create_excl("commit.plan.create", &po.work, &tmp)?
+        }
+        r => r?,
+    };
     fs::write_all("commit.plan.write", &f, text.as_bytes())?;
     fs::rename_replace(
         "commit.plan.rename",

@@ -92,7 +92,7 @@ pub fn run_once(po: &Postoffice, s: &Settings) -> io::Result<Pass> {
                 .is_ok()
         });
         for id in &suspects {
-            route_batch(po, s, std::slice::from_ref(id), &mut pass)?;
+            route_batch(po, s, std::slice::from_ref(id), true, &mut pass)?;
         }
         for chunk in clean.chunks(s.batch.max(1)) {
             route_chunk(po, s, chunk, &mut pass)?;
@@ -109,7 +109,9 @@ pub fn run_once(po: &Postoffice, s: &Settings) -> io::Result<Pass> {
 /// messages that would fit (found on a real 256 KiB tmpfs: the same batch failed forever).
 /// The recursion is at most log2(batch) deep.
 fn route_chunk(po: &Postoffice, s: &Settings, ids: &[String], pass: &mut Pass) -> io::Result<()> {
-    match route_batch(po, s, ids, pass) {
+    // These ids had no counter when work/ was listed; one that gets one since (another router
+    // claimed it and died) is found by the next pass's listing.
+    match route_batch(po, s, ids, false, pass) {
         Err(e) if fs::is_disk_full(&e) && ids.len() > 1 => {
             let (a, b) = ids.split_at(ids.len() / 2);
             route_chunk(po, s, a, pass)?;
@@ -119,7 +121,13 @@ fn route_chunk(po: &Postoffice, s: &Settings, ids: &[String], pass: &mut Pass) -
     }
 }
 
-fn route_batch(po: &Postoffice, s: &Settings, ids: &[String], pass: &mut Pass) -> io::Result<()> {
+fn route_batch(
+    po: &Postoffice,
+    s: &Settings,
+    ids: &[String],
+    may_have_counter: bool,
+    pass: &mut Pass,
+) -> io::Result<()> {
     // Claim, and count the attempt before anything is parsed.
     let mut batch: Vec<Work> = Vec::new();
     for id in ids {
@@ -130,7 +138,11 @@ fn route_batch(po: &Postoffice, s: &Settings, ids: &[String], pass: &mut Pass) -
                 continue;
             }
         };
-        let made = attempts::count(po, id)?;
+        let made = if may_have_counter {
+            attempts::count(po, id)?
+        } else {
+            0
+        };
         let plan = if made >= s.max_attempts {
             let mut r = Reason::new("attempts-exhausted", format!("{made} attempts to route this message did not finish (the router crashed or was killed)"));
             r.limit = Some(s.max_attempts as usize);
