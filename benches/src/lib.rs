@@ -258,3 +258,74 @@ pub fn valid_message() -> Vec<u8> {
     m.extend_from_slice(b"\r\n");
     m
 }
+
+/// One address field of the real-mail sample that did not parse.
+#[derive(Debug, Clone)]
+pub struct RealMailFailure {
+    pub message: usize,
+    pub field: String,
+    pub kind: &'static str,
+    pub offset: usize,
+    /// The value around the offset: `(before, after)`.
+    pub context: (String, String),
+}
+
+/// The tally of the real-mail sample: header blocks refused, address fields, those parsed,
+/// and each failure (used by the `real-mail` tool and the `real_mail` test).
+#[derive(Debug, Default, Clone)]
+pub struct RealMailTally {
+    pub messages: usize,
+    pub blocks_refused: Vec<(usize, &'static str)>,
+    pub fields: usize,
+    pub parsed: usize,
+    pub failures: Vec<RealMailFailure>,
+}
+
+pub fn tally_real_mail(heads: &[Vec<u8>], opts: &mailaddr::Options) -> RealMailTally {
+    use mailaddr::{parse_address_list, parse_header_block, parse_path, AddressField, Arena};
+    let mut arena = Arena::new(256 << 10);
+    let mut field_arena = Arena::for_limits(&opts.limits);
+    let mut t = RealMailTally {
+        messages: heads.len(),
+        ..Default::default()
+    };
+    for (i, head) in heads.iter().enumerate() {
+        arena.reset();
+        let block = match parse_header_block(head, &arena, opts) {
+            Ok(b) => b,
+            Err(e) => {
+                t.blocks_refused.push((i, e.kind.name()));
+                continue;
+            }
+        };
+        for f in block.fields {
+            let Some(kind) = f.address_field() else {
+                continue;
+            };
+            t.fields += 1;
+            field_arena.reset();
+            let r = match kind {
+                AddressField::ReturnPath => parse_path(f.value, &field_arena, opts).map(|_| ()),
+                _ => parse_address_list(f.value, &field_arena, opts).map(|_| ()),
+            };
+            match r {
+                Ok(()) => t.parsed += 1,
+                Err(e) => {
+                    let at = e.offset.min(f.value.len());
+                    let (lo, hi) = (at.saturating_sub(30), (at + 30).min(f.value.len()));
+                    t.failures.push(RealMailFailure {
+                        message: i,
+                        field: f.name.to_string(),
+                        kind: e.kind.name(),
+                        offset: e.offset,
+                        context: (
+                            String::from_utf8_lossy(&f.value[lo..at]).into_owned(),
+                            String::from_utf8_lossy(&f.value[at..hi]).into_owned(),
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    t
+}

@@ -13,6 +13,9 @@
 //!   frozen mid-file, for seed 001); it goes on when sent SIGCONT.
 //! - Instead of a number, N may be a step label (`crash-after@commit.publish`): the first step
 //!   with that label.
+//! - `ROUTER_FAULT=poison@MARKER`: the process SIGKILLs itself whenever a read through the
+//!   seam returns bytes containing MARKER: a message that kills its router every time it is
+//!   read, as a parser bug would (seed 004).
 //! - `ROUTER_FAULT_TRACE=FILE`: appends `N label` for every step, so a test can enumerate the
 //!   crash points of a scenario.
 //!
@@ -82,6 +85,8 @@ enum FaultKind {
 enum At {
     Step(u64),
     Label(String),
+    /// For `poison`: the marker.
+    Content(String),
 }
 
 #[derive(Clone, Debug)]
@@ -101,8 +106,9 @@ fn fault() -> Option<&'static Fault> {
                 Some(n) => (n, true),
                 None => (n, false),
             };
+            let poison = kind == "poison";
             let kind = match kind {
-                "crash" => FaultKind::Crash,
+                "crash" | "poison" => FaultKind::Crash,
                 "crash-after" => FaultKind::CrashAfter,
                 "stop" => FaultKind::Stop,
                 "enospc" => FaultKind::Error(libc_errno::ENOSPC),
@@ -112,6 +118,7 @@ fn fault() -> Option<&'static Fault> {
                 _ => return None,
             };
             let at = match n.parse() {
+                _ if poison => At::Content(n.to_string()),
                 Ok(step) => At::Step(step),
                 Err(_) => At::Label(n.to_string()),
             };
@@ -166,6 +173,7 @@ fn step<T>(label: &str, op: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
             let first = l == label && !LABEL_MET.swap(true, Ordering::Relaxed);
             first || (f.sticky && LABEL_MET.load(Ordering::Relaxed))
         }
+        At::Content(_) => false,
     };
     match f.kind {
         FaultKind::Crash if hit => die(),
@@ -257,6 +265,15 @@ pub fn read_all(label: &str, mut f: &File, max_bytes: usize) -> io::Result<Vec<u
                 io::ErrorKind::FileTooLarge,
                 format!("over {max_bytes} bytes"),
             ));
+        }
+        if let Some(Fault {
+            at: At::Content(marker),
+            ..
+        }) = fault()
+        {
+            if memchr::memmem::find(&buf, marker.as_bytes()).is_some() {
+                die();
+            }
         }
         Ok(buf)
     })

@@ -287,14 +287,6 @@ fn plan_message(w: &Work, s: &Settings) -> io::Result<Plan> {
         }
         Err(e) => return Err(e),
     };
-    // A test hook for seed 004: a message carrying this marker kills its router every time,
-    // as a parser bug would. Only honoured when the test asks for it.
-    if std::env::var_os("ROUTER_TEST_POISON").is_some()
-        && memchr::memmem::find(&bytes, b"X-Test-Poison: kill").is_some()
-    {
-        let _ =
-            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
-    }
     let env = match envelope::parse(&bytes) {
         Ok(e) => e,
         Err(e) => {

@@ -201,7 +201,7 @@ fn seed_004_message_that_kills_its_router_is_parked_after_max_attempts() {
     for i in 1..6 {
         put(&po, &format!("m{i}"), &msg(i));
     }
-    let env = [("ROUTER_TEST_POISON", "1".to_string())];
+    let env = [("ROUTER_FAULT", "poison@X-Test-Poison: kill".to_string())];
     let mut kills = 0;
     for _ in 0..10 {
         let st = router(&po, RUN, &env);
