@@ -6,6 +6,8 @@ pub const OK: u8 = 0;
 pub const USAGE: u8 = 64;
 /// The input data was incorrect in some way.
 pub const DATAERR: u8 = 65;
+/// A service is unavailable (a feature not supported yet).
+pub const UNAVAILABLE: u8 = 69;
 /// An internal software error.
 pub const SOFTWARE: u8 = 70;
 /// An error reading or writing a file or stream.

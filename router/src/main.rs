@@ -47,7 +47,8 @@ enum Command {
         /// Envelope sender (`<>` for none).
         #[arg(short = 'f', value_name = "SENDER")]
         from: Option<String>,
-        /// Take recipients from the To, Cc and Bcc headers.
+        /// Take recipients from the To, Cc and Bcc headers (not supported yet: refused with
+        /// EX_UNAVAILABLE).
         #[arg(short = 't')]
         from_headers: bool,
         /// Do not treat a line with a single `.` as the end of the message.
@@ -165,8 +166,14 @@ fn submit_cmd(
             return exit::TEMPFAIL;
         }
     };
-    if recipients.is_empty() && !from_headers {
-        eprintln!("router submit: no recipients (give some, or -t)");
+    if from_headers {
+        // Taking recipients from To/Cc/Bcc (and removing Bcc) comes with the routing work;
+        // until then the router would park such a message, so it is refused here instead.
+        eprintln!("router submit: -t (recipients from the headers) is not supported yet; give the recipients as arguments");
+        return exit::UNAVAILABLE;
+    }
+    if recipients.is_empty() {
+        eprintln!("router submit: no recipients");
         return exit::USAGE;
     }
     const MAX: usize = 10_240_000;

@@ -152,3 +152,55 @@ fn roll_forward_follows_the_plan_and_orphan_outputs_are_never_deleted() {
     let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
     assert_eq!(keys, ["queue/local/x", "queue/smtp/x", "work/y@smtp"]);
 }
+
+/// sendmail-style submission: recipients as arguments, a lone `.` ends the message unless
+/// `-i`/`-oi`, and `-t` is refused with EX_UNAVAILABLE until headers-as-recipients exists
+/// (rather than accepting mail the router would park).
+#[test]
+fn submit_like_sendmail() {
+    use std::io::Write;
+    let po = new_po();
+    let submit = |args: &[&str], input: &[u8]| {
+        let mut c = Command::new(BIN)
+            .arg("-p")
+            .arg(&po.root)
+            .arg("submit")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(input).unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let dot = submit(
+        &["-f", "a@example.org", "b@example.net"],
+        b"Subject: 1\n\nline\n.\nafter the dot\n",
+    );
+    assert!(dot.status.success());
+    let keep = submit(
+        &["-oi", "-f", "a@example.org", "--", "c@example.net"],
+        b"Subject: 2\n\nline\n.\nafter the dot\n",
+    );
+    assert!(keep.status.success());
+    let t = submit(&["-t"], b"To: d@example.net\n\nbody\n");
+    assert_eq!(t.status.code(), Some(69));
+    assert!(String::from_utf8_lossy(&t.stderr).contains("-t"));
+    let none = submit(&["-f", "a@example.org"], b"body\n");
+    assert_eq!(none.status.code(), Some(64));
+    let id = |o: &std::process::Output| {
+        String::from_utf8(o.stdout.clone())
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let (d, k) = (id(&dot), id(&keep));
+    let d_msg = std::fs::read(po.root.join("router").join(&d)).unwrap();
+    let k_msg = std::fs::read(po.root.join("router").join(&k)).unwrap();
+    assert_eq!(
+        d_msg,
+        b"from <a@example.org>\nto <b@example.net>\nenv-end\nSubject: 1\n\nline\n"
+    );
+    assert_eq!(k_msg, b"from <a@example.org>\nto <c@example.net>\nenv-end\nSubject: 2\n\nline\n.\nafter the dot\n");
+}
