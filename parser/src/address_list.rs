@@ -40,7 +40,10 @@ pub fn parse_address_list<'a>(
             Some(_) => {}
         }
         if let Some(addr) = c.address()? {
-            c.arena_ok(list.try_reserve(1).map_err(|_| crate::cursor::Exhausted))?;
+            if list.len() == list.capacity() {
+                c.arena_ok(list.try_reserve(1).map_err(|_| crate::cursor::Exhausted))?;
+            }
+            // Capacity was ensured just above: this push cannot allocate.
             list.push(addr);
         }
         match c.peek() {
@@ -149,7 +152,12 @@ impl<'a> Cursor<'a, '_> {
                 Some(b'<') | Some(b'@') => {
                     self.count_address(member_run.start)?;
                     let m = self.mailbox_after_run(&member_run)?;
-                    self.arena_ok(members.try_reserve(1).map_err(|_| crate::cursor::Exhausted))?;
+                    if members.len() == members.capacity() {
+                        self.arena_ok(
+                            members.try_reserve(1).map_err(|_| crate::cursor::Exhausted),
+                        )?;
+                    }
+                    // Capacity was ensured just above: this push cannot allocate.
                     members.push(m);
                 }
                 Some(b':') if !member_run.is_empty() => {

@@ -23,6 +23,20 @@ impl<'a> Cursor<'a, '_> {
             return Ok(None);
         }
         let raw = &self.input[run.start..run.end];
+        // `"Example Support"`: one quoted string with no quoted pair, fold or encoded word is
+        // its own decoded form, less the quotes.
+        if run.words == 1 && raw.len() >= 2 && raw[0] == b'"' && raw[raw.len() - 1] == b'"' {
+            let inner = &raw[1..raw.len() - 1];
+            if !inner
+                .iter()
+                .any(|&b| matches!(b, b'\\' | b'"' | b'\r' | b'\n'))
+                && !inner.is_empty()
+            {
+                if let Ok(s) = self.str_at(run.start + 1, run.end - 1) {
+                    return Ok(Some(s));
+                }
+            }
+        }
         if is_plain_phrase(raw) {
             if let Ok(s) = self.str_at(run.start, run.end) {
                 return Ok(Some(s));
