@@ -8,7 +8,9 @@ const ALPHABET: &[u8; 32] = b"()<>@,;:\\\".[] \t\r\na.b=?Q_B-\x80\xc3\xa9\"\x00x
 
 pub fn shape(data: &[u8]) -> Vec<u8> {
     match data.split_first() {
-        Some((mode, rest)) if mode & 1 == 1 => rest.iter().map(|b| ALPHABET[(b & 31) as usize]).collect(),
+        Some((mode, rest)) if mode & 1 == 1 => {
+            rest.iter().map(|b| ALPHABET[(b & 31) as usize]).collect()
+        }
         Some((_, rest)) => rest.to_vec(),
         None => Vec::new(),
     }
@@ -25,21 +27,35 @@ pub fn check_address_list(input: &[u8], small: &Arena, big: &mut [Arena; 3]) {
     let [big1, big2, big3] = &*big;
     let in_small = parse_address_list(input, small, &Options::DEFAULT);
     let lenient = parse_address_list(input, big1, &Options::DEFAULT);
-    assert!(small.allocated_bytes() <= small.capacity_bytes(), "arena grew past its cap");
+    assert!(
+        small.allocated_bytes() <= small.capacity_bytes(),
+        "arena grew past its cap"
+    );
     match (&in_small, &lenient) {
         (Err(e), _) if matches!(e.kind, ErrorKind::ArenaExhausted { .. }) => {}
-        (Ok(x), Ok(y)) => assert!(same(x.addresses, y.addresses), "small arena changed the values"),
+        (Ok(x), Ok(y)) => assert!(
+            same(x.addresses, y.addresses),
+            "small arena changed the values"
+        ),
         (Err(x), Err(y)) => assert_eq!(x, y, "small arena changed the error"),
         (x, y) => panic!("small arena changed the outcome: {x:?} vs {y:?}"),
     }
     match &lenient {
-        Err(e) => assert!(e.offset <= input.len(), "offset {} past {}", e.offset, input.len()),
+        Err(e) => assert!(
+            e.offset <= input.len(),
+            "offset {} past {}",
+            e.offset,
+            input.len()
+        ),
         Ok(list) => {
             let printed = list.to_string();
             let again = parse_address_list(printed.as_bytes(), big2, &Options::DEFAULT)
                 .unwrap_or_else(|e| panic!("canonical form {printed:?} does not reparse: {e}"));
             assert_eq!(printed, again.to_string());
-            assert!(same(list.addresses, again.addresses), "{printed:?} reparsed differently");
+            assert!(
+                same(list.addresses, again.addresses),
+                "{printed:?} reparsed differently"
+            );
         }
     }
     if let Ok(strict) = parse_address_list(input, big3, &Options::STRICT) {

@@ -20,14 +20,17 @@ fuzz_target!(|data: &[u8]| {
     assert!(block.body_offset <= message.len());
     let mut last = 0;
     for f in block.fields {
-        assert!(f.offset >= last && f.value_offset > f.offset && f.value_offset <= block.body_offset);
+        assert!(
+            f.offset >= last && f.value_offset > f.offset && f.value_offset <= block.body_offset
+        );
         last = f.value_offset;
         field_arena.reset();
         match f.address_field() {
             Some(AddressField::ReturnPath) => {
                 let _ = parse_path(f.value, &field_arena, &Options::DEFAULT);
             }
-            Some(_) => common::BIG.with_borrow_mut(|big| common::check_address_list(f.value, &field_arena, big)),
+            Some(_) => common::BIG
+                .with_borrow_mut(|big| common::check_address_list(f.value, &field_arena, big)),
             None => {}
         }
         assert!(field_arena.allocated_bytes() <= field_arena.capacity_bytes());
