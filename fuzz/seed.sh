@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Seeds fuzz/corpus/<target>/ from the project's corpus/: each field of corpus/valid becomes
 # one seed (prefixed with a 0x00 mode byte: raw bytes), and each small malformed file too.
-# Header-block seeds are whole header blocks built from the same fields.
+# Header-block seeds are whole header blocks built from the same fields; envelope seeds are
+# router inputs around them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus="$here/../corpus"
-al="$here/corpus/address_list"; hb="$here/corpus/header_block"
-mkdir -p "$al" "$hb"
+al="$here/corpus/address_list"; hb="$here/corpus/header_block"; ev="$here/corpus/envelope"
+mkdir -p "$al" "$hb" "$ev"
 n=0
 while IFS= read -r line; do
   case "$line" in ''|'#'*) continue;; esac
@@ -14,10 +15,12 @@ while IFS= read -r line; do
   n=$((n+1))
   printf '\0%s' "$value" > "$al/valid-$n"
   printf '\0%s\r\n\r\nbody\r\n' "$line" | sed 's/\t/: /' > "$hb/valid-$n"
+  printf 'from <a@example.org>\nto <b@example.net>\nx-seed %s\nenv-end\n%s\n\nbody\n' "$n" "$line" | sed 's/\t/: /' > "$ev/valid-$n"
 done < <(cat "$corpus"/valid/*.txt)
+printf 'from <>\r\nto <d@example.net>\r\nenv-end\r\nmsg' > "$ev/crlf-null-sender"
 for f in "$corpus"/malformed/*-64b.txt "$corpus"/malformed/*-1k.txt; do
   b=$(basename "$f" .txt)
   { printf '\0'; cat "$f"; } > "$al/$b"
   { printf '\0To: '; cat "$f"; printf '\n\nbody\n'; } > "$hb/$b"
 done
-echo "seeded $(ls "$al" | wc -l) address_list and $(ls "$hb" | wc -l) header_block inputs"
+echo "seeded $(ls "$al" | wc -l) address_list, $(ls "$hb" | wc -l) header_block and $(ls "$ev" | wc -l) envelope inputs"

@@ -116,6 +116,13 @@ pub fn parse(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         }
         let line_start = pos;
         pos += lf + 1;
+        // A control character in an envelope line (a stray CR, a NUL) would be written into
+        // every output and change what the next reader sees (found by fuzzing: `from <>\r\r\n`).
+        if let Some(i) = line.iter().position(|&b| b < 0x20 || b == 0x7f) {
+            return Err(EnvelopeError::BadLine {
+                offset: line_start + i,
+            });
+        }
         let line =
             std::str::from_utf8(line).map_err(|_| EnvelopeError::BadLine { offset: line_start })?;
         if line == "env-end" {
@@ -235,6 +242,23 @@ mod tests {
             parse(long.as_bytes()),
             Err(EnvelopeError::LineTooLong { offset: 0, .. })
         ));
+    }
+
+    #[test]
+    fn control_characters_in_a_line_are_refused() {
+        // Found by fuzzing: the value kept a CR, which the output would not have carried.
+        assert_eq!(
+            parse(b"from <>\r\r\nenv-end\r\nmsg"),
+            Err(EnvelopeError::BadLine { offset: 7 })
+        );
+        assert_eq!(
+            parse(b"from <a@b>\nto <c\0@d>\nenv-end\n"),
+            Err(EnvelopeError::BadLine { offset: 16 })
+        );
+        assert_eq!(
+            parse(b"from <a@b>\tx\nenv-end\n"),
+            Err(EnvelopeError::BadLine { offset: 10 })
+        );
     }
 
     #[test]
