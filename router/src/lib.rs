@@ -21,6 +21,7 @@
 pub mod attempts;
 pub mod claim;
 pub mod commit;
+pub mod config;
 pub mod defer;
 pub mod envelope;
 pub mod exit;

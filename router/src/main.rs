@@ -68,9 +68,10 @@ enum Command {
         /// Local domains (their recipients go to the `local` channel).
         #[arg(long = "local-domain", value_name = "DOMAIN")]
         local_domains: Vec<String>,
-        /// Remove unlocked files older than this many seconds from public/ first.
-        #[arg(long, default_value_t = 3600)]
-        public_max_age: u64,
+        /// Remove unlocked files older than this many seconds from public/ (overrides
+        /// limits.public_max_age).
+        #[arg(long)]
+        public_max_age: Option<u64>,
     },
     /// Parse address fields, one per line on stdin (`Name<TAB>value` or a bare list), and
     /// print one JSON object per line.
@@ -93,11 +94,12 @@ fn main() -> ExitCode {
             });
         }
     };
-    let _ = &cli.config;
-    let postoffice = || {
-        cli.postoffice
-            .clone()
-            .unwrap_or_else(|| "/var/spool/postoffice".into())
+    let config = || match router::config::Config::load(&cli.config, cli.postoffice.as_deref()) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            eprintln!("router: {e}");
+            Err(exit::CONFIG)
+        }
     };
     let code = match cli.command {
         Command::Init { dir } => match router::postoffice::Postoffice::init(&dir) {
@@ -115,25 +117,46 @@ fn main() -> ExitCode {
             recipients,
         } => {
             let ignore_dots = ignore_dots || options.iter().any(|o| o == "i");
-            submit_cmd(&postoffice(), from, from_headers, ignore_dots, &recipients)
+            let c = match config() {
+                Ok(c) => c,
+                Err(code) => return ExitCode::from(code),
+            };
+            let max = c.limits.max_message_bytes;
+            submit_cmd(
+                &c.postoffice,
+                max,
+                from,
+                from_headers,
+                ignore_dots,
+                &recipients,
+            )
         }
         Command::Run {
             once,
             local_domains,
             public_max_age,
         } => {
-            let po = match router::postoffice::Postoffice::open(&postoffice()) {
+            let c = match config() {
+                Ok(c) => c,
+                Err(code) => return ExitCode::from(code),
+            };
+            let po = match router::postoffice::Postoffice::open(&c.postoffice) {
                 Ok(po) => po,
                 Err(e) => {
                     eprintln!("router run: {e}");
                     return ExitCode::from(exit::TEMPFAIL);
                 }
             };
+            let mut domains = c.routing.local_domains.clone();
+            domains.extend(local_domains);
             let settings = router::runner::Settings {
-                local_domains,
+                max_attempts: c.limits.max_attempts,
+                max_message_bytes: c.limits.max_message_bytes,
+                local_domains: domains,
                 ..Default::default()
             };
-            run_cmd(&po, &settings, once, public_max_age)
+            let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
+            run_cmd(&po, &settings, once, max_age)
         }
         Command::Parse { explain } => {
             let stdin = std::io::stdin().lock();
@@ -153,6 +176,7 @@ fn main() -> ExitCode {
 
 fn submit_cmd(
     po: &std::path::Path,
+    max: usize,
     from: Option<String>,
     from_headers: bool,
     ignore_dots: bool,
@@ -176,18 +200,17 @@ fn submit_cmd(
         eprintln!("router submit: no recipients");
         return exit::USAGE;
     }
-    const MAX: usize = 10_240_000;
     let mut body = Vec::new();
     if let Err(e) = std::io::stdin()
         .lock()
-        .take(MAX as u64 + 1)
+        .take(max as u64 + 1)
         .read_to_end(&mut body)
     {
         eprintln!("router submit: reading stdin: {e}");
         return exit::IOERR;
     }
-    if body.len() > MAX {
-        eprintln!("router submit: message over {MAX} bytes");
+    if body.len() > max {
+        eprintln!("router submit: message over {max} bytes (limits.max_message_bytes)");
         return exit::DATAERR;
     }
     if !ignore_dots {

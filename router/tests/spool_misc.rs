@@ -204,3 +204,60 @@ fn submit_like_sendmail() {
     );
     assert_eq!(k_msg, b"from <a@example.org>\nto <c@example.net>\nenv-end\nSubject: 2\n\nline\n.\nafter the dot\n");
 }
+
+/// router.toml through the real binary: its keys are used, `-p` overrides its postoffice, a
+/// misspelt key is refused with EX_CONFIG (78) and named, and with neither a file nor `-p`
+/// the router refuses to guess.
+#[test]
+fn configuration_file() {
+    let po = new_po();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("router.toml");
+    std::fs::write(
+        &good,
+        format!(
+            "postoffice = \"{}\"\n[routing]\nlocal_domains = [\"cfg.test\"]\n",
+            po.root.display()
+        ),
+    )
+    .unwrap();
+    put(
+        &po,
+        "m",
+        b"from <a@b.c>\nto <u@cfg.test>\nenv-end\n\nbody\n",
+    );
+    let out = Command::new(BIN)
+        .arg("-c")
+        .arg(&good)
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        po.root.join("queue/local/m").exists(),
+        "local_domains from the file not used"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[limits]\nmax_atempts = 2\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("-c")
+        .arg(&bad)
+        .arg("-p")
+        .arg(&po.root)
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_atempts"));
+    let out = Command::new(BIN)
+        .arg("-c")
+        .arg(dir.path().join("absent.toml"))
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+}

@@ -1,0 +1,309 @@
+//! `router.toml`: the configuration (SPEC section 5), every key with a documented default.
+//!
+//! Unknown keys are an error that names them (serde's `deny_unknown_fields`), so a typo is
+//! never silently ignored. Durations are written like `30s` or `2m`, sizes like `512MiB`.
+//! `-p DIR` overrides `postoffice`; with `-p` and no configuration file the defaults apply
+//! (SPEC section 6); with neither, the command refuses to guess.
+//!
+//! Keys read by later work (aliases, transport, default_channel, relay_host, workers,
+//! message_time_limit, worker_memory_limit) are parsed and checked now, so that a file written
+//! for the whole router is accepted today.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The postoffice directory. Default `/var/spool/postoffice`.
+    pub postoffice: PathBuf,
+    /// Worker processes; 0 means one per CPU. Default 0.
+    pub workers: u32,
+    pub limits: LimitsConfig,
+    pub routing: RoutingConfig,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Attempts before a message that keeps killing its router is parked. Default 3.
+    pub max_attempts: u64,
+    /// Wall-clock limit for one message in a worker. Default 30 s.
+    #[serde(with = "duration")]
+    pub message_time_limit: Duration,
+    /// `RLIMIT_AS` of a worker. Default 512 MiB.
+    #[serde(with = "size")]
+    pub worker_memory_limit: u64,
+    /// The largest message routed; larger ones are parked (`message-too-large`).
+    /// Default 10 240 000 bytes, Postfix's `message_size_limit`.
+    pub max_message_bytes: usize,
+    /// Unlocked files in public/ older than this are abandoned submissions. Default 1 h: far
+    /// longer than any writer takes, and only unlocked files are touched at all.
+    #[serde(with = "duration")]
+    pub public_max_age: Duration,
+}
+
+/// `[routing]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Domains delivered here (their recipients go to `local`). Default none.
+    pub local_domains: Vec<String>,
+    /// An aliases(5) file; empty: none.
+    pub aliases: PathBuf,
+    /// A transport(5)-style table; empty: none.
+    pub transport: PathBuf,
+    /// The channel for recipients nothing else routes. Default `smtp`.
+    pub default_channel: String,
+    /// Next hop for every non-local recipient, e.g. `[relay.example.net]:25`; empty: the domain.
+    pub relay_host: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            postoffice: "/var/spool/postoffice".into(),
+            workers: 0,
+            limits: LimitsConfig::default(),
+            routing: RoutingConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_attempts: 3,
+            message_time_limit: Duration::from_secs(30),
+            worker_memory_limit: 512 << 20,
+            max_message_bytes: 10_240_000,
+            public_max_age: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            local_domains: Vec::new(),
+            aliases: PathBuf::new(),
+            transport: PathBuf::new(),
+            default_channel: "smtp".into(),
+            relay_host: String::new(),
+        }
+    }
+}
+
+/// Why the configuration could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "no configuration file at {0} and no -p/--postoffice: refusing to guess the postoffice"
+    )]
+    Missing(PathBuf),
+}
+
+impl Config {
+    /// Parses a configuration file's text.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.message().to_string() + &span_note(text, e.span()),
+        })?;
+        c.check(path)?;
+        Ok(c)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |message: String| {
+            Err(ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })
+        };
+        if self.limits.max_attempts == 0 {
+            return bad("limits.max_attempts must be at least 1".into());
+        }
+        if !crate::postoffice::is_channel(&self.routing.default_channel) {
+            return bad(format!("routing.default_channel {:?} is not a channel name (lower-case letters, digits, - and _)", self.routing.default_channel));
+        }
+        Ok(())
+    }
+
+    /// The configuration for a command: `-c FILE` (or the default path), with `-p` overriding
+    /// the postoffice; defaults when there is no file but there is `-p`.
+    pub fn load(file: &Path, postoffice: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut c = match std::fs::read_to_string(file) {
+            Ok(text) => Config::parse(&text, file)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && postoffice.is_some() => {
+                Config::default()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing(file.into()))
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: file.into(),
+                    source,
+                })
+            }
+        };
+        if let Some(p) = postoffice {
+            c.postoffice = p.into();
+        }
+        Ok(c)
+    }
+}
+
+fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(r) => {
+            let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}
+
+mod duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "bad duration {s:?}: {e} (write e.g. \"30s\", \"2m\")"
+            ))
+        })
+    }
+}
+
+mod size {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "bad size {s:?} (write e.g. \"512MiB\", \"64KiB\", \"1GiB\", or bytes)"
+            ))
+        })
+    }
+    pub fn parse(s: &str) -> Option<u64> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (n, unit) = s.split_at(split);
+        let n: u64 = n.parse().ok()?;
+        let mult: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            _ => return None,
+        };
+        n.checked_mul(mult)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_example_parses_to_the_defaults() {
+        let text = r#"
+postoffice = "/var/spool/postoffice"
+workers = 0                      # 0: one per CPU
+[limits]
+max_attempts = 3
+message_time_limit = "30s"
+worker_memory_limit = "512MiB"
+max_message_bytes = 10240000
+[routing]
+local_domains = []
+aliases = ""
+transport = ""
+default_channel = "smtp"
+relay_host = ""
+"#;
+        assert_eq!(
+            Config::parse(text, Path::new("t")).unwrap(),
+            Config::default()
+        );
+        assert_eq!(
+            Config::parse("", Path::new("t")).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = Config::parse("[limits]\nmax_atempts = 5\n", Path::new("router.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_atempts") && e.contains("router.toml") && e.contains("line 2"),
+            "{e}"
+        );
+        let e = Config::parse("postofice = \"/x\"\n", Path::new("r"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("postofice"), "{e}");
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let c = Config::parse("[limits]\nmessage_time_limit = \"2m\"\nworker_memory_limit = \"64KiB\"\n[routing]\nlocal_domains = [\"example.org\"]\n", Path::new("r")).unwrap();
+        assert_eq!(c.limits.message_time_limit, Duration::from_secs(120));
+        assert_eq!(c.limits.worker_memory_limit, 65_536);
+        assert_eq!(c.routing.local_domains, vec!["example.org"]);
+        for bad in [
+            "[limits]\nmessage_time_limit = \"soon\"\n",
+            "[limits]\nworker_memory_limit = \"5 furlongs\"\n",
+            "[limits]\nmax_attempts = 0\n",
+            "[routing]\ndefault_channel = \"Bad Channel\"\n",
+            "workers = -1\n",
+        ] {
+            assert!(Config::parse(bad, Path::new("r")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn load_follows_the_spec_rule_for_c_and_p() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        assert!(matches!(
+            Config::load(&missing, None),
+            Err(ConfigError::Missing(_))
+        ));
+        let c = Config::load(&missing, Some(Path::new("/po"))).unwrap();
+        assert_eq!(c.postoffice, PathBuf::from("/po"));
+        let file = dir.path().join("router.toml");
+        std::fs::write(
+            &file,
+            "postoffice = \"/from-file\"\n[routing]\nlocal_domains = [\"a.test\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::load(&file, None).unwrap().postoffice,
+            PathBuf::from("/from-file")
+        );
+        let c = Config::load(&file, Some(Path::new("/override"))).unwrap();
+        assert_eq!(
+            (c.postoffice, c.routing.local_domains),
+            (PathBuf::from("/override"), vec!["a.test".to_string()])
+        );
+    }
+}
