@@ -26,10 +26,14 @@ pub fn stage(po: &Postoffice, id: &str, channel: &str, bytes: &[u8]) -> io::Resu
 }
 
 /// Step 3: write the plan and rename it into place (the commit point).
-pub fn plan(po: &Postoffice, id: &str, channels: &[&str]) -> io::Result<()> {
+pub fn plan<C: AsRef<str>>(
+    po: &Postoffice,
+    id: &str,
+    channels: impl IntoIterator<Item = C>,
+) -> io::Result<()> {
     let mut text = format!("id {id}\n");
     for c in channels {
-        text += &format!("channel {c}\n");
+        text += &format!("channel {}\n", c.as_ref());
     }
     text += "end\n";
     let tmp = names::plan_tmp(id);
@@ -52,8 +56,13 @@ pub fn plan(po: &Postoffice, id: &str, channels: &[&str]) -> io::Result<()> {
 }
 
 /// Step 5: publish every staged output of `id`. Idempotent.
-pub fn publish(po: &Postoffice, id: &str, channels: &[String]) -> io::Result<()> {
+pub fn publish<C: AsRef<str>>(
+    po: &Postoffice,
+    id: &str,
+    channels: impl IntoIterator<Item = C>,
+) -> io::Result<()> {
     for c in channels {
+        let c = c.as_ref();
         let dir = po.channel_dir(c)?;
         match fs::rename_noreplace("commit.publish", &po.work, &names::staged(id, c), &dir, id)? {
             Renamed::Done | Renamed::SourceGone => {}
@@ -81,12 +90,31 @@ pub fn remove_plan(po: &Postoffice, id: &str) -> io::Result<()> {
     fs::unlink("commit.plan.unlink", &po.work, &names::plan(id)).map(|_| ())
 }
 
-/// The channels of the staged outputs of `id` among the names of work/.
-pub fn staged_channels(id: &str, work_names: &[String]) -> Vec<String> {
-    let prefix = format!("{id}@");
-    work_names
-        .iter()
-        .filter_map(|n| n.strip_prefix(&prefix))
-        .map(str::to_string)
-        .collect()
+/// Rolls `id` back before its commit point: its staged outputs (`channels`), a half-written
+/// plan and reason are removed, and the message goes back to `router/<id>` to be routed again
+/// from scratch. Used by recovery (a dead router) and by release (a full disk). Idempotent.
+pub fn roll_back<C: AsRef<str>>(
+    po: &Postoffice,
+    id: &str,
+    channels: impl IntoIterator<Item = C>,
+) -> io::Result<()> {
+    for c in channels {
+        fs::unlink(
+            "rollback.staged.unlink",
+            &po.work,
+            &names::staged(id, c.as_ref()),
+        )?;
+    }
+    fs::unlink("rollback.plan-tmp.unlink", &po.work, &names::plan_tmp(id))?;
+    fs::unlink("rollback.reason.unlink", &po.work, &names::reason(id))?;
+    match fs::rename_noreplace("rollback.rename", &po.work, id, &po.router, id)? {
+        Renamed::Done | Renamed::SourceGone => {}
+        Renamed::DestinationExists => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("router/{id} and work/{id} both exist"),
+            ));
+        }
+    }
+    fs::fsync_dir("rollback.fsync-router", &po.router)
 }

@@ -162,6 +162,18 @@ pub fn parse(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     Ok(env)
 }
 
+/// Writes router input (`router/<id>`): `from <sender>`, one `to <recipient>` per recipient,
+/// `env-end`, the message. The reader above is its inverse.
+pub fn write_input(out: &mut Vec<u8>, from: &str, to: &[&str], message: &[u8]) {
+    use std::io::Write;
+    let _ = writeln!(out, "from {from}");
+    for t in to {
+        let _ = writeln!(out, "to {t}");
+    }
+    out.extend_from_slice(b"env-end\n");
+    out.extend_from_slice(message);
+}
+
 /// One recipient of a channel output: the next hop (`-` for none) and the address as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rcpt {

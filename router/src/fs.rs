@@ -209,17 +209,18 @@ fn errno(e: &io::Error) -> Option<Errno> {
     e.raw_os_error().map(Errno::from_raw_os_error)
 }
 
-/// Creates `name` in `dir` exclusively (`O_EXCL|O_NOFOLLOW`), for writing.
-pub fn create_excl(label: &str, dir: &Dir, name: &str) -> io::Result<File> {
+/// Opens `name` in `dir` for writing with `flags` (never following a symlink), mode 0640.
+fn open_for_write(label: &str, dir: &Dir, name: &str, flags: OFlags) -> io::Result<File> {
     step(label, || {
-        let fd = rfs::openat(
-            &dir.fd,
-            name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o640),
-        )?;
+        let flags = flags | OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dir.fd, name, flags, Mode::from_raw_mode(0o640))?;
         Ok(File::from(fd))
     })
+}
+
+/// Creates `name` in `dir` exclusively (`O_EXCL|O_NOFOLLOW`), for writing.
+pub fn create_excl(label: &str, dir: &Dir, name: &str) -> io::Result<File> {
+    open_for_write(label, dir, name, OFlags::EXCL)
 }
 
 /// Opens `name` in `dir` for reading; `None` if it is not there.
@@ -240,15 +241,7 @@ pub fn open_read(label: &str, dir: &Dir, name: &str) -> io::Result<Option<File>>
 
 /// Opens `name` for appending, creating it if needed.
 pub fn open_append(label: &str, dir: &Dir, name: &str) -> io::Result<File> {
-    step(label, || {
-        let fd = rfs::openat(
-            &dir.fd,
-            name,
-            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o640),
-        )?;
-        Ok(File::from(fd))
-    })
+    open_for_write(label, dir, name, OFlags::APPEND)
 }
 
 pub fn write_all(label: &str, mut f: &File, bytes: &[u8]) -> io::Result<()> {

@@ -8,7 +8,8 @@
 //! - [`attempts`]: the durable attempt counter.
 //! - [`envelope`]: read the router input format, write the channel output format.
 //! - [`route`]: recipients in, channels out (no files).
-//! - [`commit`]: fan-out through a plan: stage, plan, publish, clean up.
+//! - [`commit`]: fan-out through a plan: stage, plan, publish, clean up; and the roll-back
+//!   that recovery and release share.
 //! - [`defer`]: park a message with a reason file.
 //! - [`recover`]: finish or undo what a dead router left in `work/`.
 //! - [`reaper`]: remove abandoned submissions from `public/`.

@@ -214,38 +214,22 @@ fn submit_cmd(
         return exit::DATAERR;
     }
     if !ignore_dots {
-        // sendmail: a line with a single '.' ends the message.
-        let mut pos = 0;
-        for line in body.split_inclusive(|&b| b == b'\n') {
-            if line == b".\n" || line == b".\r\n" {
-                break;
-            }
-            pos += line.len();
-        }
-        body.truncate(pos);
+        router::submit::end_at_dot_line(&mut body);
     }
-    let bracket = |a: &str| {
-        if a.starts_with('<') {
-            a.to_string()
-        } else {
-            format!("<{a}>")
-        }
-    };
+    use router::submit::bracketed;
     let sender = from.unwrap_or_else(|| {
         std::env::var("USER")
             .map(|u| format!("{u}@localhost"))
             .unwrap_or_else(|_| "<>".into())
     });
-    let mut msg = format!("from {}\n", bracket(&sender)).into_bytes();
-    for r in recipients {
-        if r.contains(['\n', '\r']) {
-            eprintln!("router submit: bad recipient {r:?}");
-            return exit::USAGE;
-        }
-        msg.extend(format!("to {}\n", bracket(r)).bytes());
+    if let Some(r) = recipients.iter().find(|r| r.contains(['\n', '\r'])) {
+        eprintln!("router submit: bad recipient {r:?}");
+        return exit::USAGE;
     }
-    msg.extend_from_slice(b"env-end\n");
-    msg.extend_from_slice(&body);
+    let to: Vec<String> = recipients.iter().map(|r| bracketed(r)).collect();
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let mut msg = Vec::with_capacity(body.len() + 64 * (to.len() + 1));
+    router::envelope::write_input(&mut msg, &bracketed(&sender), &to, &body);
     match router::submit::publish(&po, &msg) {
         Ok(id) => {
             println!("{id}");

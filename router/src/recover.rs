@@ -15,11 +15,11 @@
 //! Every action is idempotent, so a crash during recovery is recovered by the next one.
 //! Liveness is "can I take the lock?", never a pid or an age.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use crate::commit;
-use crate::fs::{self, Renamed};
+use crate::fs;
 use crate::postoffice::{is_id, names, Postoffice};
 
 /// What recovery did, for the log and the tests.
@@ -62,14 +62,27 @@ pub fn recover_all(po: &Postoffice) -> io::Result<Recovered> {
     //    soak: a roll-forward from a stale listing missed a staged output, and a later pass
     //    deleted it.)
     let work = fs::list(&po.work)?;
+    let staged = staged_by_owner(&work);
+    let none = Vec::new();
     for (id, _lock) in &held {
-        recover_locked(po, id, &work, &mut r)?;
+        recover_locked(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r)?;
     }
     // 3. Ids with no message: a router past its commit point (live or dead) or a parked one.
     for id in &orphans {
-        recover_orphan(po, id, &work, &mut r)?;
+        recover_orphan(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r)?;
     }
     Ok(r)
+}
+
+/// The staged outputs in a listing of work/, by the id they belong to: `<id>@<channel>`.
+fn staged_by_owner(work: &[String]) -> BTreeMap<&str, Vec<&str>> {
+    let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for name in work {
+        if let Some((id, channel)) = name.split_once('@') {
+            m.entry(id).or_default().push(channel);
+        }
+    }
+    m
 }
 
 /// The channels a plan names: the authority for rolling forward.
@@ -104,25 +117,11 @@ fn roll_forward(
 }
 
 /// An id whose message we hold locked: its router is dead.
-fn recover_locked(po: &Postoffice, id: &str, work: &[String], r: &mut Recovered) -> io::Result<()> {
+fn recover_locked(po: &Postoffice, id: &str, staged: &[&str], r: &mut Recovered) -> io::Result<()> {
     if let Some(channels) = plan_channels(po, id)? {
         return roll_forward(po, id, &channels, r);
     }
-    for c in commit::staged_channels(id, work) {
-        fs::unlink("recover.staged.unlink", &po.work, &names::staged(id, &c))?;
-    }
-    fs::unlink("recover.plan-tmp.unlink", &po.work, &names::plan_tmp(id))?;
-    fs::unlink("recover.reason.unlink", &po.work, &names::reason(id))?;
-    match fs::rename_noreplace("recover.rollback", &po.work, id, &po.router, id)? {
-        Renamed::Done | Renamed::SourceGone => {}
-        Renamed::DestinationExists => {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("router/{id} and work/{id} both exist"),
-            ));
-        }
-    }
-    fs::fsync_dir("recover.fsync-router", &po.router)?;
+    commit::roll_back(po, id, staged)?;
     r.rolled_back += 1;
     Ok(())
 }
@@ -130,14 +129,14 @@ fn recover_locked(po: &Postoffice, id: &str, work: &[String], r: &mut Recovered)
 /// An id with no message in work/. With a plan, its router passed the commit point: finish
 /// it (idempotent, safe beside a live router finishing too). Without one, only a counter of
 /// a parked message may be removed; anything else is reported, never deleted.
-fn recover_orphan(po: &Postoffice, id: &str, work: &[String], r: &mut Recovered) -> io::Result<()> {
+fn recover_orphan(po: &Postoffice, id: &str, staged: &[&str], r: &mut Recovered) -> io::Result<()> {
     if let Some(channels) = plan_channels(po, id)? {
         return roll_forward(po, id, &channels, r);
     }
     if fs::exists(&po.deferred, id)? {
         fs::unlink("recover.attempts.unlink", &po.work, &names::attempts(id))?;
         r.cleaned += 1;
-    } else if !commit::staged_channels(id, work).is_empty() {
+    } else if !staged.is_empty() {
         r.anomalies += 1;
     }
     Ok(())

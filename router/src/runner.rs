@@ -22,6 +22,11 @@ use crate::envelope::{self, Rcpt};
 use crate::postoffice::{is_id, Postoffice};
 use crate::{attempts, commit, fs, recover, route};
 
+/// The arena that routing one envelope address needs: an address is at most a few hundred
+/// bytes (local part 64, domain 255), so 64 KiB is far more than enough; it is allocated once
+/// per batch and reset for every address.
+const ROUTE_ARENA_BYTES: usize = 64 << 10;
+
 /// Settings the runner needs (the rest of router.toml comes with the routing issue).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -163,12 +168,14 @@ fn route_batch(
     if batch.is_empty() {
         return Ok(());
     }
+    // One arena for the whole batch, allocated once and reset for each address.
+    let mut arena = mailaddr::Arena::new(ROUTE_ARENA_BYTES);
     let r = (|| {
         fs::syncfs("batch.sync.claims", &po.work)?;
         // Read, parse, route, stage.
         for w in &mut batch {
             if let Plan::Route { .. } = w.plan {
-                w.plan = plan_message(w, s)?;
+                w.plan = plan_message(w, s, &mut arena)?;
             }
             match &w.plan {
                 Plan::Route { outputs } => {
@@ -183,10 +190,7 @@ fn route_batch(
         // Commit points: a plan, or the move into deferred/.
         for w in &mut batch {
             match &w.plan {
-                Plan::Route { outputs } => {
-                    let chans: Vec<&str> = outputs.iter().map(|(c, _)| c.as_str()).collect();
-                    commit::plan(po, &w.claimed.id, &chans)?;
-                }
+                Plan::Route { outputs } => commit::plan(po, &w.claimed.id, channels(outputs))?,
                 Plan::Defer(_) => defer::commit(po, &w.claimed.id)?,
             }
             w.committed = true;
@@ -194,8 +198,7 @@ fn route_batch(
         fs::syncfs("batch.sync.plans", &po.work)?;
         for w in &batch {
             if let Plan::Route { outputs } = &w.plan {
-                let chans: Vec<String> = outputs.iter().map(|(c, _)| c.clone()).collect();
-                commit::publish(po, &w.claimed.id, &chans)?;
+                commit::publish(po, &w.claimed.id, channels(outputs))?;
             }
         }
         fs::syncfs("batch.sync.published", &po.work)?;
@@ -240,37 +243,26 @@ fn route_batch(
     }
 }
 
-/// Undoes an uncommitted message: staged files and reason removed, the attempt taken back,
-/// the message renamed back to router/.
+/// Undoes an uncommitted message: the attempt taken back (the fault was the disk's), then
+/// the same roll-back recovery does. What may have been staged is what the plan lists.
 fn release(po: &Postoffice, w: &Work) -> io::Result<()> {
     let id = &w.claimed.id;
-    let work = fs::list(&po.work)?;
-    for c in commit::staged_channels(id, &work) {
-        fs::unlink(
-            "release.staged.unlink",
-            &po.work,
-            &crate::postoffice::names::staged(id, &c),
-        )?;
+    match &w.plan {
+        Plan::Route { outputs } => {
+            attempts::unbump(po, id)?;
+            commit::roll_back(po, id, channels(outputs))
+        }
+        Plan::Defer(_) => commit::roll_back(po, id, std::iter::empty::<&str>()),
     }
-    fs::unlink(
-        "release.reason.unlink",
-        &po.work,
-        &crate::postoffice::names::reason(id),
-    )?;
-    fs::unlink(
-        "release.plan-tmp.unlink",
-        &po.work,
-        &crate::postoffice::names::plan_tmp(id),
-    )?;
-    if let Plan::Route { .. } = w.plan {
-        attempts::unbump(po, id)?;
-    }
-    fs::rename_noreplace("release.rename", &po.work, id, &po.router, id)?;
-    Ok(())
+}
+
+/// The channel names of a message's outputs.
+fn channels(outputs: &[(String, Vec<u8>)]) -> impl Iterator<Item = &str> {
+    outputs.iter().map(|(c, _)| c.as_str())
 }
 
 /// Reads and routes one claimed message: its outputs, or why it must be parked.
-fn plan_message(w: &Work, s: &Settings) -> io::Result<Plan> {
+fn plan_message(w: &Work, s: &Settings, arena: &mut mailaddr::Arena) -> io::Result<Plan> {
     let id = &w.claimed.id;
     let bytes = match fs::read_all("read.message", &w.claimed.file, s.max_message_bytes) {
         Ok(b) => b,
@@ -303,10 +295,9 @@ fn plan_message(w: &Work, s: &Settings) -> io::Result<Plan> {
             "no `to` line (recipients from headers are not supported yet)",
         )));
     }
-    let mut arena = mailaddr::Arena::new(64 << 10);
     let mut by_channel: Vec<(&'static str, Vec<Rcpt>)> = Vec::new();
     for to in &env.to {
-        let r = route::route(to, &s.local_domains, &mut arena);
+        let r = route::route(to, &s.local_domains, arena);
         let rcpt = Rcpt {
             host: r.host,
             address: (*to).to_string(),

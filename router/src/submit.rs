@@ -15,6 +15,28 @@ use std::io;
 use crate::fs::{self, Renamed};
 use crate::postoffice::Postoffice;
 
+/// sendmail's rule without `-i`: a line holding a single `.` ends the message; it and
+/// everything after it are dropped.
+pub fn end_at_dot_line(body: &mut Vec<u8>) {
+    let mut pos = 0;
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        if line == b".\n" || line == b".\r\n" {
+            break;
+        }
+        pos += line.len();
+    }
+    body.truncate(pos);
+}
+
+/// An address as an envelope value: in angle brackets, added if missing.
+pub fn bracketed(address: &str) -> String {
+    if address.starts_with('<') {
+        address.to_string()
+    } else {
+        format!("<{address}>")
+    }
+}
+
 /// Makes a new id: time, pid and a sequence number, so ids sort by age.
 pub fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
