@@ -222,8 +222,12 @@ fn submit_cmd(
             .map(|u| format!("{u}@localhost"))
             .unwrap_or_else(|_| "<>".into())
     });
-    if let Some(r) = recipients.iter().find(|r| r.contains(['\n', '\r'])) {
-        eprintln!("router submit: bad recipient {r:?}");
+    // A line end in the sender or a recipient would add lines to the envelope (injection).
+    if let Some(r) = std::iter::once(&sender)
+        .chain(recipients)
+        .find(|r| r.contains(['\n', '\r']))
+    {
+        eprintln!("router submit: bad address {r:?} (line ends are not allowed)");
         return exit::USAGE;
     }
     let to: Vec<String> = recipients.iter().map(|r| bracketed(r)).collect();

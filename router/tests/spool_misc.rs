@@ -261,3 +261,36 @@ fn configuration_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(78));
 }
+
+/// A line end in `-f` must not add lines to the envelope (it was accepted before: only the
+/// recipients were checked). Refused with EX_USAGE, and nothing reaches router/.
+#[test]
+fn submit_refuses_line_ends_in_the_sender() {
+    use std::io::Write;
+    let po = new_po();
+    let mut c = Command::new(BIN)
+        .arg("-p")
+        .arg(&po.root)
+        .args([
+            "submit",
+            "-f",
+            "a@example.org>\nto <victim@example.net",
+            "b@example.net",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b"body\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        std::fs::read_dir(po.root.join("router")).unwrap().count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(po.root.join("public")).unwrap().count(),
+        0
+    );
+}
