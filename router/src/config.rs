@@ -5,9 +5,9 @@
 //! `-p DIR` overrides `postoffice`; with `-p` and no configuration file the defaults apply
 //! (SPEC section 6); with neither, the command refuses to guess.
 //!
-//! Keys read by later work (aliases, transport, default_channel, relay_host, workers,
-//! message_time_limit, worker_memory_limit) are parsed and checked now, so that a file written
-//! for the whole router is accepted today.
+//! The tables a configuration names (aliases, transport) are loaded and checked with it
+//! ([`crate::route::Routing::load`]); `router run` refuses to start, and `SIGHUP` refuses to
+//! reload, when either fails.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,6 +45,74 @@ pub struct LimitsConfig {
     /// longer than any writer takes, and only unlocked files are touched at all.
     #[serde(with = "duration")]
     pub public_max_age: Duration,
+    /// A message with more `Received:` fields than this is parked (`hop-limit`): it is
+    /// looping between mail systems. Default 50, Postfix's `hopcount_limit`.
+    pub max_hops: usize,
+    /// The parser's caps (SPEC section 4), per address field and header block.
+    pub parser: ParserLimits,
+}
+
+/// `[limits.parser]`: the parser's caps; the defaults are the parser's documented defaults
+/// (docs/parser.md says why each number).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParserLimits {
+    pub input_bytes_max: usize,
+    pub depth_max: u32,
+    pub tokens_max: u32,
+    pub addresses_max: u32,
+    pub local_part_bytes_max: usize,
+    pub domain_bytes_max: usize,
+    pub header_bytes_max: usize,
+    pub fields_max: u32,
+    pub line_bytes_max: usize,
+    pub arena_bytes_max: usize,
+}
+
+impl Default for ParserLimits {
+    fn default() -> Self {
+        let l = mailaddr::Limits::DEFAULT;
+        ParserLimits {
+            input_bytes_max: l.input_bytes_max,
+            depth_max: l.depth_max,
+            tokens_max: l.tokens_max,
+            addresses_max: l.addresses_max,
+            local_part_bytes_max: l.local_part_bytes_max,
+            domain_bytes_max: l.domain_bytes_max,
+            header_bytes_max: l.header_bytes_max,
+            fields_max: l.fields_max,
+            line_bytes_max: l.line_bytes_max,
+            arena_bytes_max: l.arena_bytes_max,
+        }
+    }
+}
+
+impl ParserLimits {
+    pub fn to_limits(self) -> mailaddr::Limits {
+        mailaddr::Limits {
+            input_bytes_max: self.input_bytes_max,
+            depth_max: self.depth_max,
+            tokens_max: self.tokens_max,
+            addresses_max: self.addresses_max,
+            local_part_bytes_max: self.local_part_bytes_max,
+            domain_bytes_max: self.domain_bytes_max,
+            header_bytes_max: self.header_bytes_max,
+            fields_max: self.fields_max,
+            line_bytes_max: self.line_bytes_max,
+            arena_bytes_max: self.arena_bytes_max,
+        }
+    }
+}
+
+/// What to do with a syntax error in a header field the router does not need.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderErrors {
+    /// Route the message with its headers untouched, and log the fault (the default: real
+    /// mail is often slightly broken).
+    Pass,
+    /// Park it.
+    Defer,
 }
 
 /// `[routing]`.
@@ -61,6 +129,13 @@ pub struct RoutingConfig {
     pub default_channel: String,
     /// Next hop for every non-local recipient, e.g. `[relay.example.net]:25`; empty: the domain.
     pub relay_host: String,
+    /// The longest alias chain (`a: b`, `b: c`, ...). Default 10, sendmail's MAXRCRSN.
+    pub alias_max_depth: usize,
+    /// The most destinations one message may expand to, duplicates included (each is
+    /// work and memory). Default 1000; over it the message is parked (`too-many-recipients`).
+    pub alias_max_fanout: usize,
+    /// `"pass"` (default) or `"defer"`: a syntax error in a field the router does not need.
+    pub header_errors: HeaderErrors,
 }
 
 impl Default for Config {
@@ -82,6 +157,8 @@ impl Default for LimitsConfig {
             worker_memory_limit: 512 << 20,
             max_message_bytes: 10_240_000,
             public_max_age: Duration::from_secs(3600),
+            max_hops: 50,
+            parser: ParserLimits::default(),
         }
     }
 }
@@ -94,6 +171,9 @@ impl Default for RoutingConfig {
             transport: PathBuf::new(),
             default_channel: "smtp".into(),
             relay_host: String::new(),
+            alias_max_depth: 10,
+            alias_max_fanout: 1000,
+            header_errors: HeaderErrors::Pass,
         }
     }
 }
@@ -140,7 +220,33 @@ impl Config {
         if !crate::postoffice::is_channel(&self.routing.default_channel) {
             return bad(format!("routing.default_channel {:?} is not a channel name (lower-case letters, digits, - and _)", self.routing.default_channel));
         }
+        if self.routing.alias_max_depth == 0 || self.routing.alias_max_fanout == 0 {
+            return bad(
+                "routing.alias_max_depth and routing.alias_max_fanout must be at least 1".into(),
+            );
+        }
+        if self.limits.worker_memory_limit < 32 << 20 {
+            return bad(format!(
+                "limits.worker_memory_limit {} is under 32MiB: a worker could not start",
+                self.limits.worker_memory_limit
+            ));
+        }
+        let arena = self.limits.parser.arena_bytes_max as u64;
+        if arena.saturating_mul(2) > self.limits.worker_memory_limit {
+            return bad(format!("limits.parser.arena_bytes_max ({arena}) must be under half of limits.worker_memory_limit"));
+        }
+        if self.limits.message_time_limit.is_zero() {
+            return bad("limits.message_time_limit must not be zero".into());
+        }
         Ok(())
+    }
+
+    /// The parser options this configuration asks for.
+    pub fn parser_options(&self) -> mailaddr::Options {
+        mailaddr::Options {
+            limits: self.limits.parser.to_limits(),
+            ..mailaddr::Options::DEFAULT
+        }
     }
 
     /// The configuration for a command: `-c FILE` (or the default path), with `-p` overriding
@@ -265,13 +371,16 @@ relay_host = ""
 
     #[test]
     fn values_are_checked() {
-        let c = Config::parse("[limits]\nmessage_time_limit = \"2m\"\nworker_memory_limit = \"64KiB\"\n[routing]\nlocal_domains = [\"example.org\"]\n", Path::new("r")).unwrap();
+        let c = Config::parse("[limits]\nmessage_time_limit = \"2m\"\nworker_memory_limit = \"64MiB\"\n[routing]\nlocal_domains = [\"example.org\"]\n", Path::new("r")).unwrap();
         assert_eq!(c.limits.message_time_limit, Duration::from_secs(120));
-        assert_eq!(c.limits.worker_memory_limit, 65_536);
+        assert_eq!(c.limits.worker_memory_limit, 64 << 20);
         assert_eq!(c.routing.local_domains, vec!["example.org"]);
         for bad in [
             "[limits]\nmessage_time_limit = \"soon\"\n",
             "[limits]\nworker_memory_limit = \"5 furlongs\"\n",
+            "[limits]\nworker_memory_limit = \"1MiB\"\n",
+            "[routing]\nheader_errors = \"ignore\"\n",
+            "[limits.parser]\ndepht_max = 3\n",
             "[limits]\nmax_attempts = 0\n",
             "[routing]\ndefault_channel = \"Bad Channel\"\n",
             "workers = -1\n",

@@ -10,6 +10,8 @@ pub const DATAERR: u8 = 65;
 pub const UNAVAILABLE: u8 = 69;
 /// An internal software error.
 pub const SOFTWARE: u8 = 70;
+/// An operating-system error (a resource could not be had: a signal handler, a limit).
+pub const OSERR: u8 = 71;
 /// An error reading or writing a file or stream.
 pub const IOERR: u8 = 74;
 /// A temporary failure: try again later (the spool is unavailable, the disk is full).

@@ -15,7 +15,8 @@
 //!   with that label.
 //! - `ROUTER_FAULT=poison@MARKER`: the process SIGKILLs itself whenever a read through the
 //!   seam returns bytes containing MARKER: a message that kills its router every time it is
-//!   read, as a parser bug would (seed 004).
+//!   read, as a parser bug would (seed 004). `stall@MARKER`: the process sleeps forever
+//!   instead (a message that hangs its router: the wall-clock limit's test).
 //! - `ROUTER_FAULT_TRACE=FILE`: appends `N label` for every step, so a test can enumerate the
 //!   crash points of a scenario.
 //!
@@ -76,6 +77,8 @@ enum FaultKind {
     Crash,
     CrashAfter,
     Stop,
+    /// For `stall@MARKER`: sleep forever on reading the marker.
+    Stall,
     Error(i32),
     /// The step takes effect, then reports the error: an ambiguous result.
     ErrorAfter(i32),
@@ -85,7 +88,7 @@ enum FaultKind {
 enum At {
     Step(u64),
     Label(String),
-    /// For `poison`: the marker.
+    /// For `poison` and `stall`: the marker.
     Content(String),
 }
 
@@ -106,9 +109,10 @@ fn fault() -> Option<&'static Fault> {
                 Some(n) => (n, true),
                 None => (n, false),
             };
-            let poison = kind == "poison";
+            let poison = kind == "poison" || kind == "stall";
             let kind = match kind {
                 "crash" | "poison" => FaultKind::Crash,
+                "stall" => FaultKind::Stall,
                 "crash-after" => FaultKind::CrashAfter,
                 "stop" => FaultKind::Stop,
                 "enospc" => FaultKind::Error(libc_errno::ENOSPC),
@@ -265,6 +269,15 @@ pub fn read_all(label: &str, mut f: &File, max_bytes: usize) -> io::Result<Vec<u
         }) = fault()
         {
             if memchr::memmem::find(&buf, marker.as_bytes()).is_some() {
+                if let Some(Fault {
+                    kind: FaultKind::Stall,
+                    ..
+                }) = fault()
+                {
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(3600));
+                    }
+                }
                 die();
             }
         }
@@ -301,6 +314,16 @@ pub fn age_secs(f: &File) -> io::Result<u64> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     Ok(now.saturating_sub(st.st_mtime).max(0) as u64)
+}
+
+/// Seconds since the file was last modified, with the fraction (for the log's `delay=`).
+pub fn age_secs_f64(f: &File) -> io::Result<f64> {
+    let st = rfs::fstat(f)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mtime = st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9;
+    Ok((now - mtime).max(0.0))
 }
 
 /// Tries to take an exclusive lock without waiting. False if another process holds one.

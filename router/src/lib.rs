@@ -19,14 +19,18 @@
 //! - [`parse_cmd`]: `router parse`, the parser's command-line face.
 #![forbid(unsafe_code)]
 
+pub mod aliases;
 pub mod attempts;
 pub mod claim;
 pub mod commit;
 pub mod config;
 pub mod defer;
+pub mod demo;
 pub mod envelope;
 pub mod exit;
 pub mod fs;
+pub mod log;
+pub mod message;
 pub mod parse_cmd;
 pub mod postoffice;
 pub mod reaper;
@@ -34,3 +38,6 @@ pub mod recover;
 pub mod route;
 pub mod runner;
 pub mod submit;
+pub mod supervisor;
+pub mod transport;
+pub mod worker;

@@ -15,6 +15,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use router::exit;
 
+/// jemalloc: steady fragmentation behaviour for long-running workers, and its allocation
+/// failures under `RLIMIT_AS` are clean (the allocator returns null; Rust aborts the worker).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "router",
@@ -61,20 +66,45 @@ enum Command {
         recipients: Vec<String>,
     },
     /// Route what is in router/ (and recover what dead routers left in work/).
+    /// Route mail: a supervisor and worker processes (SPEC section 6).
     Run {
-        /// Route what is there now and exit.
+        /// Route what is in router/ now, then exit.
         #[arg(long)]
         once: bool,
-        /// Local domains (their recipients go to the `local` channel).
+        /// Add a local domain to the configuration's.
         #[arg(long = "local-domain", value_name = "DOMAIN")]
         local_domains: Vec<String>,
-        /// Remove unlocked files older than this many seconds from public/ (overrides
-        /// limits.public_max_age).
+        /// Override limits.public_max_age, in seconds.
+        #[arg(long)]
+        public_max_age: Option<u64>,
+        /// Override `workers` (0: one per CPU).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Route in this process, without workers: no memory or time limit (for tests of the
+        /// spool protocol, debugging, and scripts that want one process).
+        #[arg(long)]
+        inline: bool,
+    },
+    /// A worker process, started by `router run` (not for use by hand).
+    #[command(hide = true)]
+    Worker {
+        #[arg(long)]
+        once: bool,
+        #[arg(long = "local-domain", value_name = "DOMAIN")]
+        local_domains: Vec<String>,
         #[arg(long)]
         public_max_age: Option<u64>,
     },
-    /// Parse address fields, one per line on stdin (`Name<TAB>value` or a bare list), and
-    /// print one JSON object per line.
+    /// Build a demo postoffice in a temporary directory, feed it messages from corpus/,
+    /// route them, and show where each went and why.
+    Demo {
+        /// The corpus directory (default: ./corpus, else the one this program was built from).
+        #[arg(long)]
+        corpus: Option<std::path::PathBuf>,
+        /// Keep the demo postoffice instead of removing it.
+        #[arg(long)]
+        keep: bool,
+    },
     Parse {
         /// Print a human diagnostic with a caret under each error instead of JSON.
         #[arg(long)]
@@ -135,29 +165,61 @@ fn main() -> ExitCode {
             once,
             local_domains,
             public_max_age,
+            workers,
+            inline,
         } => {
-            let c = match config() {
+            let mut c = match config() {
                 Ok(c) => c,
                 Err(code) => return ExitCode::from(code),
             };
-            let po = match router::postoffice::Postoffice::open(&c.postoffice) {
-                Ok(po) => po,
-                Err(e) => {
-                    eprintln!("router run: {e}");
-                    return ExitCode::from(exit::TEMPFAIL);
-                }
-            };
-            let mut domains = c.routing.local_domains.clone();
-            domains.extend(local_domains);
-            let settings = router::runner::Settings {
-                max_attempts: c.limits.max_attempts,
-                max_message_bytes: c.limits.max_message_bytes,
-                local_domains: domains,
-                ..Default::default()
-            };
+            c.routing
+                .local_domains
+                .extend(local_domains.iter().cloned());
             let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
-            run_cmd(&po, &settings, once, max_age)
+            if inline {
+                return ExitCode::from(inline_cmd(&c, once, max_age));
+            }
+            let workers = workers.unwrap_or(c.workers as usize);
+            let mut worker_args: Vec<std::ffi::OsString> = vec![
+                "-c".into(),
+                cli.config.clone().into(),
+                "-p".into(),
+                c.postoffice.clone().into(),
+                "worker".into(),
+                "--public-max-age".into(),
+                max_age.to_string().into(),
+            ];
+            if once {
+                worker_args.push("--once".into());
+            }
+            for d in &local_domains {
+                worker_args.push("--local-domain".into());
+                worker_args.push(d.into());
+            }
+            supervised_cmd(
+                &cli.config,
+                cli.postoffice.as_deref(),
+                &c,
+                once,
+                workers,
+                worker_args,
+                &local_domains,
+            )
         }
+        Command::Worker {
+            once,
+            local_domains,
+            public_max_age,
+        } => {
+            let mut c = match config() {
+                Ok(c) => c,
+                Err(code) => return ExitCode::from(code),
+            };
+            c.routing.local_domains.extend(local_domains);
+            let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
+            worker_cmd(&c, once, max_age)
+        }
+        Command::Demo { corpus, keep } => router::demo::run(corpus.as_deref(), keep),
         Command::Parse { explain } => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();
@@ -190,14 +252,14 @@ fn submit_cmd(
             return exit::TEMPFAIL;
         }
     };
-    if from_headers {
-        // Taking recipients from To/Cc/Bcc (and removing Bcc) comes with the routing work;
-        // until then the router would park such a message, so it is refused here instead.
-        eprintln!("router submit: -t (recipients from the headers) is not supported yet; give the recipients as arguments");
-        return exit::UNAVAILABLE;
+    if from_headers && !recipients.is_empty() {
+        // sendmail 8 drops argument recipients under -t, Postfix adds them: ambiguous, so
+        // refused rather than guessed.
+        eprintln!("router submit: -t takes the recipients from To/Cc/Bcc; give no recipient arguments with it (sendmail and Postfix disagree on what they would mean)");
+        return exit::USAGE;
     }
-    if recipients.is_empty() {
-        eprintln!("router submit: no recipients");
+    if recipients.is_empty() && !from_headers {
+        eprintln!("router submit: no recipients (give them as arguments, or use -t)");
         return exit::USAGE;
     }
     let mut body = Vec::new();
@@ -246,40 +308,57 @@ fn submit_cmd(
     }
 }
 
-fn run_cmd(
-    po: &router::postoffice::Postoffice,
-    s: &router::runner::Settings,
-    once: bool,
-    public_max_age: u64,
-) -> u8 {
+/// `router run --inline`: the routing loop in this process.
+fn inline_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8 {
+    let log = router::log::Log::start();
+    let po = match router::postoffice::Postoffice::open(&c.postoffice) {
+        Ok(po) => po,
+        Err(e) => {
+            eprintln!("router run: {e}");
+            return exit::TEMPFAIL;
+        }
+    };
+    let s = match router::runner::Settings::from_config(c) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("router run: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let mut arena = s.processor.arena();
     let mut backoff_ms = 100u64;
     loop {
-        if let Err(e) = router::reaper::reap_public(po, public_max_age) {
-            eprintln!("router run: reaping public/: {e}");
+        if let Err(e) = router::reaper::reap_public(&po, public_max_age) {
+            log.line(format_args!("reaping public/: {e}"));
         }
-        match router::runner::run_once(po, s) {
+        let mut report = |ev: router::runner::Event<'_>| {
+            if let router::runner::Event::Done(r) = ev {
+                log.message(r);
+            }
+        };
+        match router::runner::run_once(&po, &s, &mut arena, &mut report, &|| false) {
             Ok(pass) => {
-                for (id, chans) in &pass.routed {
-                    println!("{id} routed to {}", chans.join(","));
-                }
-                for (id, why) in &pass.deferred {
-                    println!("{id} deferred: {why}");
-                }
                 for n in &pass.bad_names {
-                    eprintln!("router run: router/{n} is not a message id; left alone");
+                    log.line(format_args!("router/{n} is not a message id; left alone"));
                 }
                 backoff_ms = 100;
                 if once {
+                    println!(
+                        "routed {} parked {} dropped-log-lines {}",
+                        pass.routed,
+                        pass.deferred,
+                        log.dropped()
+                    );
                     return exit::OK;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
             Err(e) => {
                 let full = router::fs::is_disk_full(&e);
-                eprintln!(
-                    "router run: spool {}: {e}; backing off {backoff_ms} ms",
+                log.line(format_args!(
+                    "spool {}: {e}; backing off {backoff_ms} ms",
                     if full { "full" } else { "I/O error" }
-                );
+                ));
                 if once {
                     return exit::TEMPFAIL;
                 }
@@ -288,4 +367,90 @@ fn run_cmd(
             }
         }
     }
+}
+
+/// `router run`: the supervisor.
+fn supervised_cmd(
+    file: &std::path::Path,
+    po_override: Option<&std::path::Path>,
+    c: &router::config::Config,
+    once: bool,
+    workers: usize,
+    worker_args: Vec<std::ffi::OsString>,
+    extra_domains: &[String],
+) -> u8 {
+    let log = router::log::Log::start();
+    // Check everything a worker will need before starting any: the postoffice and the tables.
+    if let Err(e) = router::postoffice::Postoffice::open(&c.postoffice) {
+        eprintln!("router run: {e}");
+        return exit::TEMPFAIL;
+    }
+    if let Err(e) = router::runner::Settings::from_config(c) {
+        eprintln!("router run: {e}");
+        return exit::CONFIG;
+    }
+    let workers = if workers == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        workers
+    };
+    let args = router::supervisor::Args {
+        once,
+        workers,
+        time_limit: c.limits.message_time_limit,
+        worker_args,
+        router_dir: c.postoffice.join("router"),
+    };
+    log.line(format_args!(
+        "supervisor: {} workers on {}, memory limit {} MiB each, {:?} per message",
+        workers,
+        c.postoffice.display(),
+        c.limits.worker_memory_limit >> 20,
+        c.limits.message_time_limit
+    ));
+    let mut reload = || {
+        let mut n = router::config::Config::load(file, po_override).map_err(|e| e.to_string())?;
+        n.routing
+            .local_domains
+            .extend(extra_domains.iter().cloned());
+        let s = router::runner::Settings::from_config(&n).map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} aliases, {} transport entries",
+            s.processor.routing.aliases.len(),
+            s.processor.routing.transport.len()
+        ))
+    };
+    let (code, sum) = router::supervisor::run(&args, &log, &mut reload);
+    if once {
+        println!(
+            "routed {} parked {} worker-restarts {} time-kills {} max-worker-rss-kib {} dropped-log-lines {}",
+            sum.routed, sum.parked, sum.restarts, sum.time_kills, sum.max_worker_rss_kib, sum.dropped
+        );
+    }
+    code
+}
+
+/// `router worker`: one worker process.
+fn worker_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8 {
+    let log = router::log::Log::start();
+    let po = match router::postoffice::Postoffice::open(&c.postoffice) {
+        Ok(po) => po,
+        Err(e) => {
+            log.line(format_args!("worker: {e}"));
+            return exit::TEMPFAIL;
+        }
+    };
+    let s = match router::runner::Settings::from_config(c) {
+        Ok(s) => s,
+        Err(e) => {
+            log.line(format_args!("worker: {e}"));
+            return exit::CONFIG;
+        }
+    };
+    let args = router::worker::WorkerArgs {
+        once,
+        memory_limit: c.limits.worker_memory_limit,
+        public_max_age,
+    };
+    router::worker::run(&po, &s, &args, &log)
 }

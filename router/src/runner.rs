@@ -15,48 +15,86 @@
 //! message is never parked: the fault is not its.
 
 use std::io;
+use std::sync::Arc;
 
+use mailaddr::Arena;
+
+use crate::aliases::TableError;
 use crate::claim::{self, Claim, Claimed};
+use crate::config::Config;
 use crate::defer::{self, Reason};
-use crate::envelope::{self, Rcpt};
+use crate::message::{Outcome, Processor};
 use crate::postoffice::{is_id, Postoffice};
-use crate::{attempts, commit, fs, recover, route};
+use crate::{attempts, commit, fs, recover};
 
-/// The arena that routing one envelope address needs: an address is at most a few hundred
-/// bytes (local part 64, domain 255), so 64 KiB is far more than enough; it is allocated once
-/// per batch and reset for every address.
-const ROUTE_ARENA_BYTES: usize = 64 << 10;
-
-/// Settings the runner needs (the rest of router.toml comes with the routing issue).
+/// Settings the runner needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub max_attempts: u64,
     pub max_message_bytes: usize,
-    pub local_domains: Vec<String>,
     pub batch: usize,
+    /// The configuration's routing, parser options and header policy.
+    pub processor: Arc<Processor>,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            max_attempts: 3,
-            max_message_bytes: 10_240_000,
-            local_domains: Vec::new(),
-            batch: 64,
-        }
+impl Settings {
+    /// The settings of a configuration: loads its tables.
+    pub fn from_config(c: &Config) -> Result<Settings, TableError> {
+        Ok(Settings {
+            max_attempts: c.limits.max_attempts,
+            max_message_bytes: c.limits.max_message_bytes,
+            batch: DEFAULT_BATCH,
+            processor: Arc::new(Processor::from_config(c)?),
+        })
     }
 }
 
-/// What happened to each message of a pass, for the log and the tests.
+/// Messages per batch (group commit). 64: the syncs are shared by 64 messages, and a batch
+/// holds at most 64 x max_message_bytes of output in memory at the defaults' worst case,
+/// which the memory limit is sized for (docs/router.md).
+pub const DEFAULT_BATCH: usize = 64;
+
+/// What a pass tells its caller as it goes: the message it is on (for the time limit), and
+/// each message's fate once it is committed (for the log).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// About to read and route this message.
+    Busy(&'a str),
+    /// Done with reading and routing; the batch is being committed.
+    Committing,
+    /// A message's fate, after its batch committed.
+    Done(&'a Record),
+}
+
+/// One message's fate: what its log line says.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: String,
+    pub from: String,
+    pub rcpts: Vec<String>,
+    /// The channels it went to (empty when parked).
+    pub channels: Vec<String>,
+    pub size: u64,
+    /// Seconds since the message was published (its file's modification time).
+    pub delay: f64,
+    /// `None`: routed. `Some`: parked, with the reason.
+    pub parked: Option<Reason>,
+    pub header_faults: Vec<String>,
+}
+
+/// Counts of a pass.
 #[derive(Debug, Default, Clone)]
 pub struct Pass {
-    pub routed: Vec<(String, Vec<String>)>,
-    pub deferred: Vec<(String, String)>,
+    pub routed: usize,
+    pub deferred: usize,
     pub released: Vec<String>,
     pub lost_races: usize,
     pub recovered: recover::Recovered,
     pub bad_names: Vec<String>,
 }
+
+/// Nothing to report to.
+pub fn quiet(_: Event<'_>) {}
 
 enum Plan {
     Route { outputs: Vec<(String, Vec<u8>)> },
@@ -67,11 +105,21 @@ struct Work {
     claimed: Claimed,
     plan: Plan,
     committed: bool,
+    record: Record,
 }
 
 /// Recovers, then routes everything in router/ once. `Err` only for a spool fault (disk full,
 /// I/O); messages are never lost either way.
-pub fn run_once(po: &Postoffice, s: &Settings) -> io::Result<Pass> {
+///
+/// `arena` is the caller's, reused for every message; `report` hears of each message.
+/// `stop` is asked between batches: true ends the pass early (a drain).
+pub fn run_once(
+    po: &Postoffice,
+    s: &Settings,
+    arena: &mut Arena,
+    report: &mut dyn FnMut(Event<'_>),
+    stop: &dyn Fn() -> bool,
+) -> io::Result<Pass> {
     let mut pass = Pass {
         recovered: recover::recover_all(po)?,
         ..Pass::default()
@@ -87,7 +135,7 @@ pub fn run_once(po: &Postoffice, s: &Settings) -> io::Result<Pass> {
         if ids.is_empty() {
             return Ok(pass);
         }
-        let before = pass.routed.len() + pass.deferred.len();
+        let before = pass.routed + pass.deferred;
         // A message with an attempt on record was in a router that died. It is routed alone,
         // so that if it kills this router too, only its own count goes up: its batch-mates of
         // the first crash are counted once, then routed on their own.
@@ -96,86 +144,149 @@ pub fn run_once(po: &Postoffice, s: &Settings) -> io::Result<Pass> {
             work.binary_search(&crate::postoffice::names::attempts(id))
                 .is_ok()
         });
+        let mut cx = Cx {
+            po,
+            s,
+            arena: &mut *arena,
+            report: &mut *report,
+            pass: &mut pass,
+        };
         for id in &suspects {
-            route_batch(po, s, std::slice::from_ref(id), true, &mut pass)?;
+            if stop() {
+                return Ok(pass);
+            }
+            cx.route_batch(std::slice::from_ref(id), true)?;
         }
         for chunk in clean.chunks(s.batch.max(1)) {
-            route_chunk(po, s, chunk, &mut pass)?;
+            if stop() {
+                return Ok(pass);
+            }
+            cx.route_chunk(chunk)?;
         }
-        if pass.routed.len() + pass.deferred.len() == before {
+        if pass.routed + pass.deferred == before {
             // Everything left is claimed by other routers.
             return Ok(pass);
         }
     }
 }
 
-/// Routes a batch; if the disk is too full for all of it, routes its halves, down to single
-/// messages, before giving up: a batch that needs more space than is free must not stop the
-/// messages that would fit (found on a real 256 KiB tmpfs: the same batch failed forever).
-/// The recursion is at most log2(batch) deep.
-fn route_chunk(po: &Postoffice, s: &Settings, ids: &[String], pass: &mut Pass) -> io::Result<()> {
-    // These ids had no counter when work/ was listed; one that gets one since (another router
-    // claimed it and died) is found by the next pass's listing.
-    match route_batch(po, s, ids, false, pass) {
-        Err(e) if fs::is_disk_full(&e) && ids.len() > 1 => {
-            let (a, b) = ids.split_at(ids.len() / 2);
-            route_chunk(po, s, a, pass)?;
-            route_chunk(po, s, b, pass)
-        }
-        r => r,
-    }
+/// One pass's context: what every batch needs.
+struct Cx<'p, 'a> {
+    po: &'p Postoffice,
+    s: &'p Settings,
+    arena: &'a mut Arena,
+    report: &'a mut dyn FnMut(Event<'_>),
+    pass: &'a mut Pass,
 }
 
-fn route_batch(
-    po: &Postoffice,
-    s: &Settings,
-    ids: &[String],
-    may_have_counter: bool,
-    pass: &mut Pass,
-) -> io::Result<()> {
-    // Claim, and count the attempt before anything is parsed.
-    let mut batch: Vec<Work> = Vec::new();
-    for id in ids {
-        let c = match claim::claim(po, id)? {
-            Claim::Won(c) => c,
-            Claim::Lost | Claim::Conflict => {
-                pass.lost_races += 1;
-                continue;
+impl Cx<'_, '_> {
+    /// Routes a batch; if the disk is too full for all of it, routes its halves, down to
+    /// single messages, before giving up: a batch that needs more space than is free must not
+    /// stop the messages that would fit (found on a real 256 KiB tmpfs: the same batch failed
+    /// forever). The recursion is at most log2(batch) deep.
+    fn route_chunk(&mut self, ids: &[String]) -> io::Result<()> {
+        // These ids had no counter when work/ was listed; one that gets one since (another
+        // router claimed it and died) is found by the next pass's listing.
+        match self.route_batch(ids, false) {
+            Err(e) if fs::is_disk_full(&e) && ids.len() > 1 => {
+                let (a, b) = ids.split_at(ids.len() / 2);
+                self.route_chunk(a)?;
+                self.route_chunk(b)
             }
-        };
-        let made = if may_have_counter {
-            attempts::count(po, id)?
-        } else {
-            0
-        };
-        let plan = if made >= s.max_attempts {
-            let mut r = Reason::new("attempts-exhausted", format!("{made} attempts to route this message did not finish (the router crashed or was killed)"));
-            r.limit = Some(s.max_attempts as usize);
-            r.attempts = made;
-            Plan::Defer(r)
-        } else {
-            attempts::bump(po, id)?;
-            Plan::Route {
-                outputs: Vec::new(),
+            r => r,
+        }
+    }
+
+    fn route_batch(&mut self, ids: &[String], may_have_counter: bool) -> io::Result<()> {
+        let (po, s) = (self.po, self.s);
+        // Claim, and count the attempt before anything is parsed.
+        let mut batch: Vec<Work> = Vec::new();
+        for id in ids {
+            let c = match claim::claim(po, id)? {
+                Claim::Won(c) => c,
+                Claim::Lost | Claim::Conflict => {
+                    self.pass.lost_races += 1;
+                    continue;
+                }
+            };
+            let made = if may_have_counter {
+                attempts::count(po, id)?
+            } else {
+                0
+            };
+            let plan = if made >= s.max_attempts {
+                let mut r = Reason::new("attempts-exhausted", format!("{made} attempts to route this message did not finish (its router crashed, ran out of memory or time, or was killed)"));
+                r.limit = Some(s.max_attempts as usize);
+                r.attempts = made;
+                Plan::Defer(r)
+            } else {
+                attempts::bump(po, id)?;
+                Plan::Route {
+                    outputs: Vec::new(),
+                }
+            };
+            let record = Record {
+                id: id.clone(),
+                from: String::new(),
+                rcpts: Vec::new(),
+                channels: Vec::new(),
+                size: fs::file_len(&c.file).unwrap_or(0),
+                delay: fs::age_secs_f64(&c.file).unwrap_or(0.0),
+                parked: None,
+                header_faults: Vec::new(),
+            };
+            batch.push(Work {
+                claimed: c,
+                plan,
+                committed: false,
+                record,
+            });
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let r = self.commit_batch(&mut batch);
+        match r {
+            Ok(()) => {
+                for mut w in batch {
+                    match w.plan {
+                        Plan::Route { outputs } => {
+                            self.pass.routed += 1;
+                            w.record.channels = outputs.into_iter().map(|(c, _)| c).collect();
+                        }
+                        Plan::Defer(reason) => {
+                            self.pass.deferred += 1;
+                            w.record.parked = Some(reason);
+                        }
+                    }
+                    (self.report)(Event::Done(&w.record));
+                }
+                Ok(())
             }
-        };
-        batch.push(Work {
-            claimed: c,
-            plan,
-            committed: false,
-        });
+            Err(e) => {
+                // Release what is not committed; leave the rest for recovery.
+                for w in &batch {
+                    if !w.committed {
+                        let id = &w.claimed.id;
+                        if release(po, w).is_ok() {
+                            self.pass.released.push(id.clone());
+                        }
+                    }
+                }
+                Err(e)
+            }
+        }
     }
-    if batch.is_empty() {
-        return Ok(());
-    }
-    // One arena for the whole batch, allocated once and reset for each address.
-    let mut arena = mailaddr::Arena::new(ROUTE_ARENA_BYTES);
-    let r = (|| {
+
+    /// Reads, routes, stages and commits a claimed batch.
+    fn commit_batch(&mut self, batch: &mut [Work]) -> io::Result<()> {
+        let (po, s) = (self.po, self.s);
         fs::syncfs("batch.sync.claims", &po.work)?;
         // Read, parse, route, stage.
-        for w in &mut batch {
+        for w in batch.iter_mut() {
             if let Plan::Route { .. } = w.plan {
-                w.plan = plan_message(w, s, &mut arena)?;
+                (self.report)(Event::Busy(&w.claimed.id));
+                w.plan = plan_message(w, s, self.arena)?;
             }
             match &w.plan {
                 Plan::Route { outputs } => {
@@ -186,9 +297,10 @@ fn route_batch(
                 Plan::Defer(reason) => defer::stage_reason(po, &w.claimed.id, reason)?,
             }
         }
+        (self.report)(Event::Committing);
         fs::syncfs("batch.sync.staged", &po.work)?;
         // Commit points: a plan, or the move into deferred/.
-        for w in &mut batch {
+        for w in batch.iter_mut() {
             match &w.plan {
                 Plan::Route { outputs } => commit::plan(po, &w.claimed.id, channels(outputs))?,
                 Plan::Defer(_) => defer::commit(po, &w.claimed.id)?,
@@ -196,50 +308,25 @@ fn route_batch(
             w.committed = true;
         }
         fs::syncfs("batch.sync.plans", &po.work)?;
-        for w in &batch {
+        for w in batch.iter() {
             if let Plan::Route { outputs } = &w.plan {
                 commit::publish(po, &w.claimed.id, channels(outputs))?;
             }
         }
         fs::syncfs("batch.sync.published", &po.work)?;
-        for w in &batch {
+        for w in batch.iter() {
             match &w.plan {
                 Plan::Route { .. } => commit::remove_message(po, &w.claimed.id)?,
                 Plan::Defer(_) => defer::cleanup(po, &w.claimed.id)?,
             }
         }
         fs::syncfs("batch.sync.removed", &po.work)?;
-        for w in &batch {
+        for w in batch.iter() {
             if let Plan::Route { .. } = &w.plan {
                 commit::remove_plan(po, &w.claimed.id)?;
             }
         }
         Ok(())
-    })();
-    match r {
-        Ok(()) => {
-            for w in batch {
-                match w.plan {
-                    Plan::Route { outputs } => pass
-                        .routed
-                        .push((w.claimed.id, outputs.into_iter().map(|(c, _)| c).collect())),
-                    Plan::Defer(reason) => pass.deferred.push((w.claimed.id, reason.kind)),
-                }
-            }
-            Ok(())
-        }
-        Err(e) => {
-            // Release what is not committed; leave the rest for recovery.
-            for w in &batch {
-                if !w.committed {
-                    let id = &w.claimed.id;
-                    if release(po, w).is_ok() {
-                        pass.released.push(id.clone());
-                    }
-                }
-            }
-            Err(e)
-        }
     }
 }
 
@@ -262,8 +349,7 @@ fn channels(outputs: &[(String, Vec<u8>)]) -> impl Iterator<Item = &str> {
 }
 
 /// Reads and routes one claimed message: its outputs, or why it must be parked.
-fn plan_message(w: &Work, s: &Settings, arena: &mut mailaddr::Arena) -> io::Result<Plan> {
-    let id = &w.claimed.id;
+fn plan_message(w: &mut Work, s: &Settings, arena: &mut Arena) -> io::Result<Plan> {
     let bytes = match fs::read_all("read.message", &w.claimed.file, s.max_message_bytes) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
@@ -279,43 +365,12 @@ fn plan_message(w: &Work, s: &Settings, arena: &mut mailaddr::Arena) -> io::Resu
         }
         Err(e) => return Err(e),
     };
-    let env = match envelope::parse(&bytes) {
-        Ok(e) => e,
-        Err(e) => {
-            let mut r = Reason::new(e.kind(), e.to_string());
-            r.offset = e.offset();
-            r.limit = e.limit();
-            return Ok(Plan::Defer(r));
-        }
-    };
-    if env.to.is_empty() {
-        // Recipients from the headers come with the routing issue; until then, park.
-        return Ok(Plan::Defer(Reason::new(
-            "malformed-envelope",
-            "no `to` line (recipients from headers are not supported yet)",
-        )));
-    }
-    let mut by_channel: Vec<(&'static str, Vec<Rcpt>)> = Vec::new();
-    for to in &env.to {
-        let r = route::route(to, &s.local_domains, arena);
-        let rcpt = Rcpt {
-            host: r.host,
-            address: (*to).to_string(),
-            error: r.error,
-        };
-        match by_channel.iter_mut().find(|(c, _)| *c == r.channel) {
-            Some((_, v)) => v.push(rcpt),
-            None => by_channel.push((r.channel, vec![rcpt])),
-        }
-    }
-    let message = &bytes[env.message_offset..];
-    let outputs = by_channel
-        .into_iter()
-        .map(|(ch, rcpts)| {
-            let mut out = Vec::with_capacity(message.len() + 256);
-            envelope::write_output(&mut out, id, ch, &env, &rcpts, message);
-            (ch.to_string(), out)
-        })
-        .collect();
-    Ok(Plan::Route { outputs })
+    let p = s.processor.process(&w.claimed.id, &bytes, arena);
+    w.record.from = p.from;
+    w.record.rcpts = p.rcpts;
+    w.record.header_faults = p.header_faults;
+    Ok(match p.outcome {
+        Outcome::Route(outputs) => Plan::Route { outputs },
+        Outcome::Park(r) => Plan::Defer(r),
+    })
 }

@@ -34,20 +34,21 @@ fn seed_000_two_routers_race_for_one_file() {
                 .arg("-p")
                 .arg(&po.root)
                 .args(RUN)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         };
         let (a, b) = (spawn(), spawn());
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         assert!(a.status.success() && b.status.success());
-        // Each message routed by exactly one of the two.
+        // Each message routed by exactly one of the two: one log line between them.
         let said =
-            String::from_utf8_lossy(&a.stdout).to_string() + &String::from_utf8_lossy(&b.stdout);
+            String::from_utf8_lossy(&a.stderr).to_string() + &String::from_utf8_lossy(&b.stderr);
         for id in originals.keys() {
             assert_eq!(
-                said.matches(&format!("{id} routed")).count(),
+                said.matches(&format!("{id}: from=<a@example.org>, to="))
+                    .count(),
                 1,
                 "round {round}: {id}\n{said}"
             );

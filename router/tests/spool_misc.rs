@@ -184,9 +184,15 @@ fn submit_like_sendmail() {
         b"Subject: 2\n\nline\n.\nafter the dot\n",
     );
     assert!(keep.status.success());
-    let t = submit(&["-t"], b"To: d@example.net\n\nbody\n");
-    assert_eq!(t.status.code(), Some(69));
-    assert!(String::from_utf8_lossy(&t.stderr).contains("-t"));
+    // -t: no `to` lines; the router takes the recipients from the headers.
+    let t = submit(
+        &["-t", "-f", "a@example.org"],
+        b"To: d@example.net\nBcc: e@example.net\n\nbody\n",
+    );
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let t_both = submit(&["-t", "x@example.net"], b"To: d@example.net\n\nbody\n");
+    assert_eq!(t_both.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&t_both.stderr).contains("-t"));
     let none = submit(&["-f", "a@example.org"], b"body\n");
     assert_eq!(none.status.code(), Some(64));
     let id = |o: &std::process::Output| {
@@ -203,6 +209,20 @@ fn submit_like_sendmail() {
         b"from <a@example.org>\nto <b@example.net>\nenv-end\nSubject: 1\n\nline\n"
     );
     assert_eq!(k_msg, b"from <a@example.org>\nto <c@example.net>\nenv-end\nSubject: 2\n\nline\n.\nafter the dot\n");
+    let t_msg = std::fs::read(po.root.join("router").join(id(&t))).unwrap();
+    assert_eq!(
+        t_msg,
+        b"from <a@example.org>\nenv-end\nTo: d@example.net\nBcc: e@example.net\n\nbody\n"
+    );
+    // Routed: both recipients get it, neither copy shows the Bcc.
+    let st = router(&po, RUN, &[]);
+    assert!(st.success());
+    let copy = std::fs::read_to_string(po.root.join("queue/smtp").join(id(&t))).unwrap();
+    assert!(
+        copy.contains("rcpt example.net <d@example.net>\nrcpt example.net <e@example.net>\n")
+            && copy.ends_with("env-end\nTo: d@example.net\n\nbody\n"),
+        "{copy}"
+    );
 }
 
 /// router.toml through the real binary: its keys are used, `-p` overrides its postoffice, a

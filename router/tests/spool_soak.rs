@@ -20,6 +20,7 @@ fn start(po: &Po) -> Child {
         .arg(&po.root)
         .args([
             "run",
+            "--inline",
             "--local-domain",
             "local.test",
             "--public-max-age",

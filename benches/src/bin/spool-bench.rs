@@ -54,14 +54,14 @@ fn routed(dir: &std::path::Path, n: usize, batch: usize) -> (f64, usize) {
     // The setup's writes are flushed before the clock starts, or the first timed sync would
     // pay for them.
     router::fs::syncfs("bench.setup", &po.router).unwrap();
-    let s = router::runner::Settings {
-        batch,
-        ..Default::default()
-    };
+    let mut s = router::runner::Settings::from_config(&router::config::Config::default()).unwrap();
+    s.batch = batch;
+    let mut arena = s.processor.arena();
     let t = Instant::now();
-    let pass = router::runner::run_once(&po, &s).unwrap();
+    let pass = router::runner::run_once(&po, &s, &mut arena, &mut router::runner::quiet, &|| false)
+        .unwrap();
     let rate = n as f64 / t.elapsed().as_secs_f64();
-    assert_eq!(pass.routed.len(), n, "every message routed");
+    assert_eq!(pass.routed, n, "every message routed");
     let out_len = std::fs::metadata(root.join("queue/smtp/00000000"))
         .unwrap()
         .len() as usize;
@@ -86,7 +86,7 @@ fn main() {
     let batch: usize = args
         .get(4)
         .and_then(|v| v.parse().ok())
-        .unwrap_or(router::runner::Settings::default().batch);
+        .unwrap_or(router::runner::DEFAULT_BATCH);
     std::fs::create_dir_all(&dir).unwrap();
     let (mut c, mut r) = (Vec::new(), Vec::new());
     for _ in 0..rounds {

@@ -49,9 +49,12 @@ pub fn router(po: &Po, args: &[&str], env: &[(&str, String)]) -> ExitStatus {
     c.status().expect("run router")
 }
 
+/// One pass in one process (`--inline`): the spool tests count and fault the seam's steps,
+/// which needs a single process. The supervisor has its own tests (router_e2e.rs).
 pub const RUN: &[&str] = &[
     "run",
     "--once",
+    "--inline",
     "--local-domain",
     "local.test",
     "--public-max-age",

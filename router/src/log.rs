@@ -1,0 +1,159 @@
+//! The log: one Postfix-like line per message, never waited for (G4, seed 003).
+//!
+//! Lines go through `tracing` to a non-blocking writer (`tracing-appender`): the routing
+//! thread hands a line to a bounded in-memory queue of [`QUEUE_LINES`] lines and goes on; a
+//! background thread writes the queue to stderr. If stderr stalls (a full pipe nobody reads,
+//! a stopped terminal), the queue fills and further lines are dropped and counted, never
+//! waited for. The count is reported when the process ends (the `dropped` figure of
+//! `router run --once`, a worker's report line), and the next line written after a drop says
+//! how many went missing. At exit the queue gets at most ~1.1 s to drain (tracing-appender's
+//! bound), so even exit does not wait on a stalled sink for longer.
+//!
+//! A line, for a routed and a parked message:
+//!
+//! ```text
+//! 2026-11-23T23:59:01.123Z router[4242]: 0019A2.4242.1: from=<a@example.org>, to=<b@example.net>,<c@example.org>, channels=smtp,local, size=1042, delay=0.12, status=routed
+//! 2026-11-23T23:59:01.125Z router[4242]: 0019A2.4242.2: from=<x@example.com>, to=<y@example.org>, size=70231, delay=0.03, status=parked (depth-exceeded: Cc: nesting deeper than 32 at byte 2210)
+//! ```
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+
+use crate::runner::Record;
+
+/// Lines held in memory when the sink is slow. 4 096 lines of ~200 bytes: under 1 MiB.
+pub const QUEUE_LINES: usize = 4096;
+
+/// At most this many recipients are listed in one line (the rest are counted), so that a
+/// line stays readable and bounded.
+pub const RCPTS_PER_LINE: usize = 10;
+
+/// The running log; dropping it gives the queue its bounded time to drain.
+pub struct Log {
+    _guard: WorkerGuard,
+    dropped: ErrorCounter,
+    reported: AtomicUsize,
+}
+
+impl Log {
+    /// Starts the log on stderr.
+    pub fn start() -> Log {
+        let (writer, guard) = NonBlockingBuilder::default()
+            .lossy(true)
+            .buffered_lines_limit(QUEUE_LINES)
+            .thread_name("router-log")
+            .finish(std::io::stderr());
+        let dropped = writer.error_counter();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .with_target(false)
+            .with_level(false)
+            .finish();
+        // Only the first start in a process installs itself (tests may start twice).
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        Log {
+            _guard: guard,
+            dropped,
+            reported: AtomicUsize::new(0),
+        }
+    }
+
+    /// Lines dropped so far because the sink was not keeping up.
+    pub fn dropped(&self) -> usize {
+        self.dropped.dropped_lines()
+    }
+
+    /// Writes one line, prefixed with the program and pid; first a note of any lines
+    /// dropped since the last note.
+    pub fn line(&self, text: std::fmt::Arguments<'_>) {
+        let d = self.dropped();
+        let before = self.reported.swap(d, Ordering::Relaxed);
+        let pid = std::process::id();
+        if d > before {
+            tracing::info!(
+                "router[{pid}]: log: {} lines dropped (the log sink was not keeping up)",
+                d - before
+            );
+        }
+        tracing::info!("router[{pid}]: {text}");
+    }
+
+    /// The line for one message.
+    pub fn message(&self, r: &Record) {
+        self.line(format_args!("{}", message_line(r)));
+        for f in &r.header_faults {
+            self.line(format_args!(
+                "{}: header fault passed on (header_errors = \"pass\"): {f}",
+                r.id
+            ));
+        }
+    }
+}
+
+/// The text of a message's line (without the time and program prefix).
+pub fn message_line(r: &Record) -> String {
+    let mut to = r
+        .rcpts
+        .iter()
+        .take(RCPTS_PER_LINE)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
+    if r.rcpts.len() > RCPTS_PER_LINE {
+        to += &format!(" (+{} more)", r.rcpts.len() - RCPTS_PER_LINE);
+    }
+    let mut s = format!("{}: from={}, to={to}", r.id, or_dash(&r.from));
+    if !r.channels.is_empty() {
+        s += &format!(", channels={}", r.channels.join(","));
+    }
+    s += &format!(", size={}, delay={:.2}, status=", r.size, r.delay);
+    match &r.parked {
+        None => s += "routed",
+        Some(why) => s += &format!("parked ({}: {})", why.kind, why.detail),
+    }
+    s
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::defer::Reason;
+
+    #[test]
+    fn a_line_says_id_from_recipients_channels_size_delay_outcome() {
+        let mut r = Record {
+            id: "0019A2.42.1".into(),
+            from: "<a@example.org>".into(),
+            rcpts: vec!["<b@example.net>".into(), "<c@example.org>".into()],
+            channels: vec!["smtp".into(), "local".into()],
+            size: 1042,
+            delay: 0.123,
+            parked: None,
+            header_faults: vec![],
+        };
+        assert_eq!(
+            message_line(&r),
+            "0019A2.42.1: from=<a@example.org>, to=<b@example.net>,<c@example.org>, channels=smtp,local, size=1042, delay=0.12, status=routed"
+        );
+        r.channels.clear();
+        r.parked = Some(Reason::new("hop-limit", "51 Received fields"));
+        r.rcpts = (0..12).map(|i| format!("<u{i}@x.test>")).collect();
+        let l = message_line(&r);
+        assert!(
+            l.ends_with(
+                "(+2 more), size=1042, delay=0.12, status=parked (hop-limit: 51 Received fields)"
+            ),
+            "{l}"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! A worker process: routes passes over the postoffice under a memory limit, telling its
+//! supervisor what it is doing.
+//!
+//! It sets its own `RLIMIT_AS` first (`worker_memory_limit`), builds its one arena, and then
+//! runs passes ([`runner::run_once`]). It talks to the supervisor over two pipes:
+//!
+//! - stdout, worker to supervisor, one line per event: `busy <id>` before it reads and routes
+//!   a message (the supervisor's clock for `message_time_limit` starts), `commit` when a batch
+//!   is being committed (no clock: a slow disk is not the message's fault), `idle` after a pass,
+//!   `done <routed> <parked>` per pass, and at exit `rss <KiB>` (its peak resident set,
+//!   `VmHWM`) and `dropped <lines>` (log lines dropped).
+//! - stdin, supervisor to worker: any line means "look again" (inotify saw a new file, or the
+//!   rescan timer fired); end of file means "finish and exit".
+//!
+//! `SIGTERM` (or `SIGINT`) makes it finish the batch in hand and exit: a drain. If the
+//! supervisor dies, the kernel sends it `SIGTERM` (`PR_SET_PDEATHSIG`) and stdin reaches end
+//! of file, so no worker outlives its supervisor for longer than a batch.
+//!
+//! A worker that runs out of memory under its limit aborts (Rust's allocation-failure
+//! handler); one that stalls is killed by the supervisor. Either way the message it was on
+//! has its attempt counted on disk already, and the next pass routes it alone; after
+//! `max_attempts` it is parked.
+
+use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::exit;
+use crate::log::Log;
+use crate::postoffice::Postoffice;
+use crate::runner::{self, Event, Settings};
+
+/// What the worker needs from its command line.
+pub struct WorkerArgs {
+    pub once: bool,
+    pub memory_limit: u64,
+    pub public_max_age: u64,
+}
+
+/// Runs a worker until told to stop; returns its exit code.
+pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+            log.line(format_args!("worker: cannot handle signal {sig}: {e}"));
+            return exit::OSERR;
+        }
+    }
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    if let Err(e) = set_memory_limit(args.memory_limit) {
+        log.line(format_args!("worker: cannot set RLIMIT_AS: {e}"));
+        return exit::OSERR;
+    }
+    let mut arena = s.processor.arena();
+    let mut out = std::io::stdout().lock();
+    let mut stdin = std::io::stdin().lock();
+    let mut code = exit::OK;
+    let mut backoff_ms = 100u64;
+    loop {
+        if let Err(e) = crate::reaper::reap_public(po, args.public_max_age) {
+            log.line(format_args!("reaping public/: {e}"));
+        }
+        let mut report = |ev: Event<'_>| {
+            let _ = match ev {
+                Event::Busy(id) => writeln!(out, "busy {id}"),
+                Event::Committing => writeln!(out, "commit"),
+                Event::Done(r) => {
+                    log.message(r);
+                    Ok(())
+                }
+            };
+            let _ = out.flush();
+        };
+        let stopping = || stop.load(Ordering::Relaxed);
+        match runner::run_once(po, s, &mut arena, &mut report, &stopping) {
+            Ok(pass) => {
+                for n in &pass.bad_names {
+                    log.line(format_args!("router/{n} is not a message id; left alone"));
+                }
+                let _ = writeln!(out, "done {} {}", pass.routed, pass.deferred);
+                backoff_ms = 100;
+            }
+            Err(e) => {
+                let full = crate::fs::is_disk_full(&e);
+                log.line(format_args!(
+                    "spool {}: {e}; backing off {backoff_ms} ms",
+                    if full { "full" } else { "I/O error" }
+                ));
+                code = exit::TEMPFAIL;
+                if !args.once {
+                    std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+                    backoff_ms = (backoff_ms * 2).min(30_000);
+                }
+            }
+        }
+        let _ = writeln!(out, "idle");
+        let _ = out.flush();
+        if args.once || stop.load(Ordering::Relaxed) {
+            break;
+        }
+        // Wait to be told to look again; end of file is the supervisor saying stop.
+        let mut line = String::new();
+        match stdin.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => code = exit::OK,
+        }
+    }
+    let _ = writeln!(out, "rss {}", peak_rss_kib().unwrap_or(0));
+    let _ = writeln!(out, "dropped {}", log.dropped());
+    let _ = out.flush();
+    code
+}
+
+/// Sets `RLIMIT_AS` (soft and hard: the worker cannot raise it again).
+pub fn set_memory_limit(bytes: u64) -> std::io::Result<()> {
+    use rustix::process::{setrlimit, Resource, Rlimit};
+    setrlimit(
+        Resource::As,
+        Rlimit {
+            current: Some(bytes),
+            maximum: Some(bytes),
+        },
+    )?;
+    Ok(())
+}
+
+/// This process's peak resident set (`VmHWM` in /proc/self/status), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
