@@ -432,6 +432,14 @@ fn supervised_cmd(
 
 /// `router worker`: one worker process.
 fn worker_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8 {
+    // The limit comes first, before any thread or table exists: whatever the worker maps
+    // later (the log thread, the tables, the arena) is inside it. Set after, it would be
+    // silently exceeded already (a thread's first glibc malloc reserves 128 MiB of address
+    // space), and every later allocation would fail.
+    if let Err(e) = router::worker::set_memory_limit(c.limits.worker_memory_limit) {
+        eprintln!("router worker: cannot set RLIMIT_AS: {e}");
+        return exit::OSERR;
+    }
     let log = router::log::Log::start();
     let po = match router::postoffice::Postoffice::open(&c.postoffice) {
         Ok(po) => po,
@@ -449,7 +457,6 @@ fn worker_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
     };
     let args = router::worker::WorkerArgs {
         once,
-        memory_limit: c.limits.worker_memory_limit,
         public_max_age,
     };
     router::worker::run(&po, &s, &args, &log)

@@ -70,7 +70,16 @@ pub struct Summary {
 }
 
 enum Msg {
-    Line { slot: usize, gen: u64, line: String },
+    Line {
+        slot: usize,
+        gen: u64,
+        line: String,
+    },
+    /// A worker's stdout closed: every line it wrote has been delivered.
+    Eof {
+        slot: usize,
+        gen: u64,
+    },
     Wake,
 }
 
@@ -81,6 +90,9 @@ struct Slot {
     gen: u64,
     busy: Option<(String, Instant)>,
     idle: bool,
+    /// The current worker's stdout has closed (it is reaped only then, so that the message
+    /// it was on is known when it dies).
+    eof: bool,
     failures: u32,
     restart_at: Option<Instant>,
     done: bool,
@@ -131,6 +143,11 @@ pub fn run(
                     on_line(s, gen, &line, &mut sum);
                 }
             }
+            Ok(Msg::Eof { slot, gen }) => {
+                if let Some(s) = slots.get_mut(slot).filter(|s| s.gen == gen) {
+                    s.eof = true;
+                }
+            }
             Ok(Msg::Wake) => wake_idle(&mut slots),
             Err(_) => {}
         }
@@ -166,6 +183,9 @@ pub fn run(
             let Some(child) = s.child.as_mut() else {
                 continue;
             };
+            if !s.eof {
+                continue;
+            }
             let Ok(Some(status)) = child.try_wait() else {
                 continue;
             };
@@ -336,8 +356,12 @@ fn spawn(
     s.gen += 1;
     s.busy = None;
     s.idle = false;
+    s.eof = false;
     let mut cmd = Command::new(exe);
     cmd.args(&args.worker_args)
+        // One glibc malloc arena: libc's own allocations in a worker's threads must not
+        // reserve 128 MiB of address space each under RLIMIT_AS (Rust's go to jemalloc).
+        .env("MALLOC_ARENA_MAX", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -368,7 +392,10 @@ fn spawn(
                     break;
                 }
             }
+            let _ = tx.send(Msg::Eof { slot: i, gen });
         }));
+    } else {
+        s.eof = true;
     }
     s.child = Some(child);
 }

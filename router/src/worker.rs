@@ -1,8 +1,8 @@
 //! A worker process: routes passes over the postoffice under a memory limit, telling its
 //! supervisor what it is doing.
 //!
-//! It sets its own `RLIMIT_AS` first (`worker_memory_limit`), builds its one arena, and then
-//! runs passes ([`runner::run_once`]). It talks to the supervisor over two pipes:
+//! It sets its own `RLIMIT_AS` first (`worker_memory_limit`, in `main` before anything else
+//! is mapped: see `worker_cmd`), builds its one arena, and then runs passes ([`runner::run_once`]). It talks to the supervisor over two pipes:
 //!
 //! - stdout, worker to supervisor, one line per event: `busy <id>` before it reads and routes
 //!   a message (the supervisor's clock for `message_time_limit` starts), `commit` when a batch
@@ -33,7 +33,6 @@ use crate::runner::{self, Event, Settings};
 /// What the worker needs from its command line.
 pub struct WorkerArgs {
     pub once: bool,
-    pub memory_limit: u64,
     pub public_max_age: u64,
 }
 
@@ -47,10 +46,6 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
         }
     }
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
-    if let Err(e) = set_memory_limit(args.memory_limit) {
-        log.line(format_args!("worker: cannot set RLIMIT_AS: {e}"));
-        return exit::OSERR;
-    }
     let mut arena = s.processor.arena();
     let mut out = std::io::stdout().lock();
     let mut stdin = std::io::stdin().lock();
@@ -111,7 +106,9 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
     code
 }
 
-/// Sets `RLIMIT_AS` (soft and hard: the worker cannot raise it again).
+/// Sets `RLIMIT_AS` (soft and hard: the worker cannot raise it again). Call it before any
+/// thread starts: glibc reserves 128 MiB of address space for a thread's first malloc arena,
+/// and a limit set below what is already mapped makes every later mapping fail.
 pub fn set_memory_limit(bytes: u64) -> std::io::Result<()> {
     use rustix::process::{setrlimit, Resource, Rlimit};
     setrlimit(
