@@ -97,7 +97,11 @@ pub struct Pass {
 pub fn quiet(_: Event<'_>) {}
 
 enum Plan {
-    Route { outputs: Vec<(String, Vec<u8>)> },
+    /// The channels it goes to. Their output bytes live only from routing to staging: a
+    /// batch holds at most one message's bytes at a time, not 64 (docs/router.md, memory).
+    Route {
+        channels: Vec<String>,
+    },
     Defer(Reason),
 }
 
@@ -222,7 +226,7 @@ impl Cx<'_, '_> {
             } else {
                 attempts::bump(po, id)?;
                 Plan::Route {
-                    outputs: Vec::new(),
+                    channels: Vec::new(),
                 }
             };
             let record = Record {
@@ -250,9 +254,9 @@ impl Cx<'_, '_> {
             Ok(()) => {
                 for mut w in batch {
                     match w.plan {
-                        Plan::Route { outputs } => {
+                        Plan::Route { channels } => {
                             self.pass.routed += 1;
-                            w.record.channels = outputs.into_iter().map(|(c, _)| c).collect();
+                            w.record.channels = channels;
                         }
                         Plan::Defer(reason) => {
                             self.pass.deferred += 1;
@@ -286,15 +290,22 @@ impl Cx<'_, '_> {
         for w in batch.iter_mut() {
             if let Plan::Route { .. } = w.plan {
                 (self.report)(Event::Busy(&w.claimed.id));
-                w.plan = plan_message(w, s, self.arena)?;
-            }
-            match &w.plan {
-                Plan::Route { outputs } => {
-                    for (ch, bytes) in outputs {
-                        commit::stage(po, &w.claimed.id, ch, bytes)?;
+                match plan_message(w, s, self.arena)? {
+                    Routed::Outputs(outputs) => {
+                        // Every channel is in the plan before the first is staged, so that a
+                        // release after a failed stage removes all that may exist.
+                        w.plan = Plan::Route {
+                            channels: outputs.iter().map(|(c, _)| c.clone()).collect(),
+                        };
+                        for (ch, bytes) in outputs {
+                            commit::stage(po, &w.claimed.id, &ch, &bytes)?;
+                        }
                     }
+                    Routed::Park(r) => w.plan = Plan::Defer(r),
                 }
-                Plan::Defer(reason) => defer::stage_reason(po, &w.claimed.id, reason)?,
+            }
+            if let Plan::Defer(reason) = &w.plan {
+                defer::stage_reason(po, &w.claimed.id, reason)?;
             }
         }
         (self.report)(Event::Committing);
@@ -302,15 +313,15 @@ impl Cx<'_, '_> {
         // Commit points: a plan, or the move into deferred/.
         for w in batch.iter_mut() {
             match &w.plan {
-                Plan::Route { outputs } => commit::plan(po, &w.claimed.id, channels(outputs))?,
+                Plan::Route { channels } => commit::plan(po, &w.claimed.id, names(channels))?,
                 Plan::Defer(_) => defer::commit(po, &w.claimed.id)?,
             }
             w.committed = true;
         }
         fs::syncfs("batch.sync.plans", &po.work)?;
         for w in batch.iter() {
-            if let Plan::Route { outputs } = &w.plan {
-                commit::publish(po, &w.claimed.id, channels(outputs))?;
+            if let Plan::Route { channels } = &w.plan {
+                commit::publish(po, &w.claimed.id, names(channels))?;
             }
         }
         fs::syncfs("batch.sync.published", &po.work)?;
@@ -335,21 +346,27 @@ impl Cx<'_, '_> {
 fn release(po: &Postoffice, w: &Work) -> io::Result<()> {
     let id = &w.claimed.id;
     match &w.plan {
-        Plan::Route { outputs } => {
+        Plan::Route { channels } => {
             attempts::unbump(po, id)?;
-            commit::roll_back(po, id, channels(outputs))
+            commit::roll_back(po, id, names(channels))
         }
         Plan::Defer(_) => commit::roll_back(po, id, std::iter::empty::<&str>()),
     }
 }
 
-/// The channel names of a message's outputs.
-fn channels(outputs: &[(String, Vec<u8>)]) -> impl Iterator<Item = &str> {
-    outputs.iter().map(|(c, _)| c.as_str())
+/// Channel names as `&str`.
+fn names(channels: &[String]) -> impl Iterator<Item = &str> {
+    channels.iter().map(String::as_str)
+}
+
+/// What reading and routing a message gave.
+enum Routed {
+    Outputs(Vec<(String, Vec<u8>)>),
+    Park(Reason),
 }
 
 /// Reads and routes one claimed message: its outputs, or why it must be parked.
-fn plan_message(w: &mut Work, s: &Settings, arena: &mut Arena) -> io::Result<Plan> {
+fn plan_message(w: &mut Work, s: &Settings, arena: &mut Arena) -> io::Result<Routed> {
     let bytes = match fs::read_all("read.message", &w.claimed.file, s.max_message_bytes) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
@@ -361,7 +378,7 @@ fn plan_message(w: &mut Work, s: &Settings, arena: &mut Arena) -> io::Result<Pla
                 ),
             );
             r.limit = Some(s.max_message_bytes);
-            return Ok(Plan::Defer(r));
+            return Ok(Routed::Park(r));
         }
         Err(e) => return Err(e),
     };
@@ -370,7 +387,7 @@ fn plan_message(w: &mut Work, s: &Settings, arena: &mut Arena) -> io::Result<Pla
     w.record.rcpts = p.rcpts;
     w.record.header_faults = p.header_faults;
     Ok(match p.outcome {
-        Outcome::Route(outputs) => Plan::Route { outputs },
-        Outcome::Park(r) => Plan::Defer(r),
+        Outcome::Route(outputs) => Routed::Outputs(outputs),
+        Outcome::Park(r) => Routed::Park(r),
     })
 }
