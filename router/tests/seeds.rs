@@ -1,8 +1,9 @@
 //! The five failure stories of ../shared/seeds, reproduced against this router. Each test
 //! sets up the story's conditions for real (processes racing, a writer frozen with SIGSTOP, a
 //! kill in the middle of a fan-out and again in recovery, a message that kills its router
-//! every time) and checks that the story's failure cannot happen here. Seed 003 (a router
-//! blocked on its own log output) is the supervisor's and logging's, tested with them.
+//! every time) and checks that the story's failure cannot happen here. Seed 003 (a program
+//! frozen by its own log output) is tested with the router process, in router_e2e.rs:
+//! `a_log_sink_nobody_reads_does_not_stop_routing`.
 
 mod common;
 

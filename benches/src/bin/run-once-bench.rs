@@ -1,0 +1,99 @@
+//! End-to-end: `router run --once` on a postoffice of N messages (default 20 000), timed
+//! from start to exit, with full durability (the runner's group commit: five syncfs per
+//! batch of 64).
+//!
+//! `cargo run --release -p benches --bin run-once-bench [DIR] [N] [WORKERS]`
+//!
+//! DIR (default: a fresh directory under target/) must be on the disk to measure; the
+//! messages cycle through the demo's corpus mix (`router::demo::corpus_messages`: 62 valid,
+//! 42 hostile), each under its own id, with the corpus tables. The same postoffice is routed
+//! three ways, each from a fresh copy: the supervisor with WORKERS (default 2) workers, the
+//! supervisor with one worker, and `--inline` (one process, no supervisor), so the cost of
+//! the process model shows next to the work itself.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args
+        .get(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/run-once-bench"));
+    let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let workers: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(2);
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/router");
+    assert!(
+        bin.exists(),
+        "build the router first: cargo build --release -p router"
+    );
+    let corpus = benches::corpus_dir();
+    let msgs = router::demo::corpus_messages(&corpus).expect("corpus");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = router::demo::corpus_config(&corpus, &dir).expect("tables");
+    let bytes: usize = (0..n).map(|i| msgs[i % msgs.len()].bytes.len()).sum();
+    println!(
+        "{n} messages ({:.1} MB, cycling {} corpus messages), dir {}",
+        bytes as f64 / 1e6,
+        msgs.len(),
+        dir.display()
+    );
+    for (label, extra) in [
+        (
+            format!("supervisor, {workers} workers"),
+            vec!["--workers".to_string(), workers.to_string()],
+        ),
+        (
+            "supervisor, 1 worker".to_string(),
+            vec!["--workers".into(), "1".into()],
+        ),
+        (
+            "--inline (one process)".to_string(),
+            vec!["--inline".into()],
+        ),
+    ] {
+        let root = dir.join("po");
+        let _ = std::fs::remove_dir_all(&root);
+        router::postoffice::Postoffice::init(&root).unwrap();
+        for i in 0..n {
+            std::fs::write(
+                root.join("router").join(format!("m{i:06}")),
+                &msgs[i % msgs.len()].bytes,
+            )
+            .unwrap();
+        }
+        c.postoffice = root.clone();
+        let cfg = dir.join("router.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "postoffice = {:?}\n[routing]\nlocal_domains = [\"example.org\"]\naliases = {:?}\ntransport = {:?}\n",
+                c.postoffice, c.routing.aliases, c.routing.transport
+            ),
+        )
+        .unwrap();
+        // The setup's writes are flushed before the clock starts.
+        let po = router::postoffice::Postoffice::open(&root).unwrap();
+        router::fs::syncfs("bench.setup", &po.router).unwrap();
+        let t = Instant::now();
+        let out = Command::new(&bin)
+            .arg("-c")
+            .arg(&cfg)
+            .args(["run", "--once"])
+            .args(&extra)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(out.status.success());
+        let left = std::fs::read_dir(root.join("router")).unwrap().count();
+        assert_eq!(left, 0, "messages left in router/");
+        println!(
+            "{label:<28} {:>8.0} msgs/s  ({secs:.2} s)  {}",
+            n as f64 / secs,
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+    }
+}
