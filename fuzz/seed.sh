@@ -7,7 +7,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus="$here/../corpus"
 al="$here/corpus/address_list"; hb="$here/corpus/header_block"; ev="$here/corpus/envelope"
-mkdir -p "$al" "$hb" "$ev"
+ms="$here/corpus/message"
+mkdir -p "$al" "$hb" "$ev" "$ms"
+# The message target starts from every complete router input of corpus/messages.
+for f in "$corpus"/messages/*.eml; do cp "$f" "$ms/$(basename "$f")"; done
 n=0
 while IFS= read -r line; do
   case "$line" in ''|'#'*) continue;; esac
@@ -23,4 +26,5 @@ for f in "$corpus"/malformed/*-64b.txt "$corpus"/malformed/*-1k.txt; do
   { printf '\0'; cat "$f"; } > "$al/$b"
   { printf '\0To: '; cat "$f"; printf '\n\nbody\n'; } > "$hb/$b"
 done
-echo "seeded $(ls "$al" | wc -l) address_list, $(ls "$hb" | wc -l) header_block and $(ls "$ev" | wc -l) envelope inputs"
+for f in "$ev"/valid-*; do cp "$f" "$ms/$(basename "$f")"; done
+echo "seeded $(ls "$al" | wc -l) address_list, $(ls "$hb" | wc -l) header_block, $(ls "$ev" | wc -l) envelope and $(ls "$ms" | wc -l) message inputs"

@@ -175,6 +175,10 @@ enum Classified {
 use Classified::{Incl, Other};
 
 fn classify(item: &str) -> Result<Classified, String> {
+    // Whatever an item becomes is written to an envelope line by the router.
+    if item.is_empty() || item.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(format!("bad item {item:?} (empty, or a control character)"));
+    }
     let unquoted = match item.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         Some(s) if item.len() >= 2 => s,
         _ => item,
@@ -200,9 +204,6 @@ fn classify(item: &str) -> Result<Classified, String> {
             return Err(format!("bad \\user {item:?}"));
         }
         return Ok(Other(Target::NoAlias(user.to_ascii_lowercase())));
-    }
-    if item.contains(['\r', '\n']) || item.is_empty() {
-        return Err(format!("bad address {item:?}"));
     }
     if !item.contains(['@', '<']) {
         // A bare local name; quotes around it are only quoting.
@@ -402,6 +403,7 @@ mod tests {
             ("a: :include:rel/path\n", 1, "absolute"),
             ("a: |\n", 1, "empty |command"),
             ("a: b@, c\n", 1, "bad address"),
+            ("a: \"|x\u{1}y\"\n", 1, "control character"),
             ("a: x@y.z w@v.u\n", 1, "bad address"),
         ] {
             let e = load(text).unwrap_err();

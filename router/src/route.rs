@@ -48,6 +48,10 @@ pub enum RouteFault {
     AliasTooDeep { chain: String, limit: usize },
     #[error("more than {limit} destinations after alias expansion")]
     TooManyRecipients { limit: usize },
+    /// A recipient with a control character (a domain literal or quoted pair can carry one):
+    /// it cannot be written to an envelope line, so the message is parked, never mangled.
+    #[error("recipient {address:?} contains the control character 0x{byte:02x}")]
+    ControlCharacter { address: String, byte: u8 },
 }
 
 impl RouteFault {
@@ -56,12 +60,13 @@ impl RouteFault {
             RouteFault::AliasLoop { .. } => "alias-loop",
             RouteFault::AliasTooDeep { .. } => "alias-too-deep",
             RouteFault::TooManyRecipients { .. } => "too-many-recipients",
+            RouteFault::ControlCharacter { .. } => "control-character",
         }
     }
 
     pub fn limit(&self) -> Option<usize> {
         match self {
-            RouteFault::AliasLoop { .. } => None,
+            RouteFault::AliasLoop { .. } | RouteFault::ControlCharacter { .. } => None,
             RouteFault::AliasTooDeep { limit, .. } | RouteFault::TooManyRecipients { limit } => {
                 Some(*limit)
             }
@@ -154,6 +159,17 @@ impl Routing {
         domain: &str,
         out: &mut Expansion,
     ) -> Result<(), RouteFault> {
+        if let Some(&byte) = local
+            .as_bytes()
+            .iter()
+            .chain(domain.as_bytes())
+            .find(|&&b| b < 0x20 || b == 0x7f)
+        {
+            return Err(RouteFault::ControlCharacter {
+                address: format!("{local}@{domain}"),
+                byte,
+            });
+        }
         let domain = domain.to_ascii_lowercase();
         let mut chain = Vec::new();
         self.expand(local, &domain, &mut chain, out)
