@@ -47,7 +47,7 @@ pub enum Target {
     Pipe(String),
     /// `/path`: routed to the `file` channel.
     File(String),
-    /// `:include:path`: the members of that file (index into [`Aliases::includes`]).
+    /// `:include:path`: the members of that file (see [`Aliases::include_members`]).
     Include(usize),
     /// `\user`: the local user, no further aliasing.
     NoAlias(String),

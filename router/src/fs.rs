@@ -1,4 +1,4 @@
-//! The file-system seam: every system call the spool makes goes through [`Fs`].
+//! The file-system seam: every system call the spool makes goes through this module.
 //!
 //! Each call is one numbered *step* with a label (`claim.rename`, `commit.plan.fsync`, ...).
 //! Tests drive faults through it from outside the process, with environment variables:

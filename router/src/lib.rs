@@ -7,16 +7,23 @@
 //! - [`claim`]: take one from `router/` into `work/`, under a lock.
 //! - [`attempts`]: the durable attempt counter.
 //! - [`envelope`]: read the router input format, write the channel output format.
-//! - [`route`]: recipients in, channels out (no files).
+//! - [`message`]: one message in memory: envelope, headers, recipients, outputs or a reason.
+//! - [`route`]: one recipient in, its destinations out; [`aliases`] and [`transport`] are
+//!   its tables (no files while routing).
 //! - [`commit`]: fan-out through a plan: stage, plan, publish, clean up; and the roll-back
 //!   that recovery and release share.
 //! - [`defer`]: park a message with a reason file.
 //! - [`recover`]: finish or undo what a dead router left in `work/`.
 //! - [`reaper`]: remove abandoned submissions from `public/`.
-//! - [`runner`]: one router's loop over all of the above, with group commit.
+//! - [`runner`]: one router's pass over all of the above, with group commit.
+//! - [`worker`] and [`supervisor`]: `router run`'s processes (memory and time limits,
+//!   restarts, inotify, signals); [`log`]: the non-blocking per-message log.
 //! - [`fs`]: the file-system seam every spool syscall passes through.
 //! - [`postoffice`]: the directories, the names, the start-up checks.
-//! - [`parse_cmd`]: `router parse`, the parser's command-line face.
+//! - [`config`], the `router.toml` file.
+//! - [`parse_cmd`]: `router parse`; [`demo`]: `router demo`.
+//!
+//! How the router process works: docs/router.md; the spool protocol: docs/spool.md.
 #![forbid(unsafe_code)]
 
 pub mod aliases;

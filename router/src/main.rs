@@ -65,8 +65,8 @@ enum Command {
         /// Recipients.
         recipients: Vec<String>,
     },
-    /// Route what is in router/ (and recover what dead routers left in work/).
-    /// Route mail: a supervisor and worker processes (SPEC section 6).
+    /// Route mail: a supervisor and worker processes (SPEC section 6). SIGTERM drains and
+    /// exits; SIGHUP reloads the configuration and tables (a bad one is refused).
     Run {
         /// Route what is in router/ now, then exit.
         #[arg(long)]
@@ -105,6 +105,8 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Parse address fields from stdin, one per line (`Name<TAB>value` or a bare list); JSON
+    /// lines out (SPEC section 4).
     Parse {
         /// Print a human diagnostic with a caret under each error instead of JSON.
         #[arg(long)]
