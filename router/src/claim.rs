@@ -4,6 +4,11 @@
 //! The lock follows the file and is held until the router is done with it: it is how every
 //! other process tells a live claim from an abandoned one. A lost race (the file is gone, or
 //! locked) is silent and leaves nothing behind.
+//!
+//! Only a regular file is claimed. The open does not follow a symlink and does not wait (a
+//! FIFO with no writer would otherwise block the router forever, before any time limit
+//! starts); a FIFO, a directory, a symlink, a device or a socket under a message name is
+//! reported as not a message and left alone, never moved or deleted.
 
 use std::fs::File;
 use std::io;
@@ -26,12 +31,21 @@ pub enum Claim {
     Lost,
     /// `work/<id>` already exists: an id was reused. Reported, both files left alone.
     Conflict,
+    /// `router/<id>` is not a regular file. Reported, left alone.
+    NotAFile,
 }
 
 pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
-    let Some(file) = fs::open_read("claim.open", &po.router, id)? else {
-        return Ok(Claim::Lost);
+    let file = match fs::open_read("claim.open", &po.router, id) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(Claim::Lost),
+        // A symlink (O_NOFOLLOW) or a socket: not a message.
+        Err(e) if matches!(e.raw_os_error(), Some(40 | 6)) => return Ok(Claim::NotAFile),
+        Err(e) => return Err(e),
     };
+    if !fs::is_regular(&file)? {
+        return Ok(Claim::NotAFile);
+    }
     if !fs::try_lock("claim.lock", &file)? {
         return Ok(Claim::Lost);
     }

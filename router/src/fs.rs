@@ -228,12 +228,15 @@ pub fn create_excl(label: &str, dir: &Dir, name: &str) -> io::Result<File> {
 }
 
 /// Opens `name` in `dir` for reading; `None` if it is not there.
+/// Opens a file for reading without following a symlink and without waiting (`O_NONBLOCK`:
+/// opening a FIFO with no writer would block; on a regular file the flag changes nothing).
+/// `None` if it does not exist.
 pub fn open_read(label: &str, dir: &Dir, name: &str) -> io::Result<Option<File>> {
     step(label, || {
         match rfs::openat(
             &dir.fd,
             name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
             Mode::empty(),
         ) {
             Ok(fd) => Ok(Some(File::from(fd))),
@@ -301,6 +304,11 @@ pub fn syncfs(label: &str, d: &Dir) -> io::Result<()> {
 
 pub fn ftruncate(label: &str, f: &File, len: u64) -> io::Result<()> {
     step(label, || Ok(rfs::ftruncate(f, len)?))
+}
+
+/// True for a regular file.
+pub fn is_regular(f: &File) -> io::Result<bool> {
+    Ok(rfs::FileType::from_raw_mode(rfs::fstat(f)?.st_mode) == rfs::FileType::RegularFile)
 }
 
 pub fn file_len(f: &File) -> io::Result<u64> {

@@ -341,7 +341,7 @@ fn inline_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
         match router::runner::run_once(&po, &s, &mut arena, &mut report, &|| false) {
             Ok(pass) => {
                 for n in &pass.bad_names {
-                    log.line(format_args!("router/{n} is not a message id; left alone"));
+                    log.line(format_args!("router/{n} is not a message (not a message id, or not a regular file); left alone"));
                 }
                 backoff_ms = 100;
                 if once {

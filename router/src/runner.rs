@@ -208,6 +208,12 @@ impl Cx<'_, '_> {
         for id in ids {
             let c = match claim::claim(po, id)? {
                 Claim::Won(c) => c,
+                Claim::NotAFile => {
+                    if !self.pass.bad_names.contains(id) {
+                        self.pass.bad_names.push(id.clone());
+                    }
+                    continue;
+                }
                 Claim::Lost | Claim::Conflict => {
                     self.pass.lost_races += 1;
                     continue;

@@ -70,7 +70,7 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
         match runner::run_once(po, s, &mut arena, &mut report, &stopping) {
             Ok(pass) => {
                 for n in &pass.bad_names {
-                    log.line(format_args!("router/{n} is not a message id; left alone"));
+                    log.line(format_args!("router/{n} is not a message (not a message id, or not a regular file); left alone"));
                 }
                 let _ = writeln!(out, "done {} {}", pass.routed, pass.deferred);
                 backoff_ms = 100;

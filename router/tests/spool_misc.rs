@@ -314,3 +314,62 @@ fn submit_refuses_line_ends_in_the_sender() {
         0
     );
 }
+
+/// A FIFO, a directory and a symlink under message names in router/: reported and left
+/// alone, and the pass neither blocks (opening a FIFO with no writer would wait forever,
+/// before any time limit starts) nor fails (a symlink made every pass an I/O error, and a
+/// directory was claimed into work/).
+#[test]
+fn odd_files_under_message_names_are_left_alone() {
+    let po = new_po();
+    let r = po.root.join("router");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        r.join("fifo1"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    std::fs::create_dir(r.join("dir1")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", r.join("link1")).unwrap();
+    put(
+        &po,
+        "m1",
+        b"from <a@b.c>\nto <d@local.test>\nenv-end\n\nx\n",
+    );
+    let mut child = Command::new(BIN)
+        .arg("-p")
+        .arg(&po.root)
+        .args(RUN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the pass blocked");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let log = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(st.success(), "{st:?}\n{log}");
+    assert!(po.root.join("queue/local/m1").exists());
+    for n in ["fifo1", "dir1", "link1"] {
+        assert!(
+            std::fs::symlink_metadata(r.join(n)).is_ok(),
+            "{n} moved or deleted"
+        );
+        assert!(
+            log.contains(&format!("router/{n} is not a message")),
+            "{log}"
+        );
+    }
+    let work: Vec<_> = std::fs::read_dir(po.root.join("work")).unwrap().collect();
+    assert!(work.is_empty(), "work/ not empty: {work:?}");
+}
