@@ -120,13 +120,19 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
         .spawn()
         .map_err(|x| e("start router run", x))?;
     let mut last = usize::MAX;
+    // On a terminal the progress line is redrawn; elsewhere a line is printed per change.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let status = loop {
         let done = outcomes(&root, &fed)
             .values()
             .filter(|o| !o.is_empty())
             .count();
         if done != last {
-            eprint!("\r  progress: {done}/{total} messages routed or parked ");
+            if tty {
+                eprint!("\r  progress: {done}/{total} messages routed or parked ");
+            } else {
+                eprintln!("  progress: {done}/{total} messages routed or parked");
+            }
             let _ = std::io::stderr().flush();
             last = done;
         }
@@ -144,7 +150,9 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
         use std::io::Read;
         let _ = out.read_to_string(&mut summary_line);
     }
-    eprintln!();
+    if tty {
+        eprintln!();
+    }
     println!(
         "  router run --once: {status} in {:.2} s; its summary: {}",
         started.elapsed().as_secs_f64(),
