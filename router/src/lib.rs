@@ -21,11 +21,13 @@
 //! - [`fs`]: the file-system seam every spool syscall passes through.
 //! - [`postoffice`]: the directories, the names, the start-up checks.
 //! - [`config`], the `router.toml` file.
-//! - [`parse_cmd`]: `router parse`; [`demo`]: `router demo`.
+//! - [`parse_cmd`]: `router parse`; [`demo`]: `router demo`; [`admin`]: `router deferred`,
+//!   `status`, `check`.
 //!
 //! How the router process works: docs/router.md; the spool protocol: docs/spool.md.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod aliases;
 pub mod attempts;
 pub mod claim;

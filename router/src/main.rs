@@ -105,12 +105,51 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Parked messages: list, show, release (route again), remove.
+    Deferred {
+        #[command(subcommand)]
+        action: DeferredCmd,
+    },
+    /// Counts per postoffice directory and per deferral reason.
+    Status {
+        /// Prometheus text format, for a node-exporter textfile collector.
+        #[arg(long)]
+        prometheus: bool,
+    },
+    /// Check the configuration, its tables and the postoffice layout; exit 0 if all is well.
+    Check,
     /// Parse address fields from stdin, one per line (`Name<TAB>value` or a bare list); JSON
     /// lines out (SPEC section 4).
     Parse {
         /// Print a human diagnostic with a caret under each error instead of JSON.
         #[arg(long)]
         explain: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeferredCmd {
+    /// One line per parked message: id, reason, date, detail (tab-separated).
+    List {
+        /// Only this reason kind (e.g. hop-limit).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The reason file, the envelope and the headers of one parked message.
+    Show { id: String },
+    /// Put messages back into router/ to be routed again (after fixing the cause).
+    Release {
+        ids: Vec<String>,
+        /// Every parked message of this reason kind.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete parked messages and their reason files.
+    Remove {
+        ids: Vec<String>,
+        /// Every parked message of this reason kind.
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -220,6 +259,73 @@ fn main() -> ExitCode {
             c.routing.local_domains.extend(local_domains);
             let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
             worker_cmd(&c, once, max_age)
+        }
+        Command::Deferred { action } => {
+            let c = match config() {
+                Ok(c) => c,
+                Err(code) => return ExitCode::from(code),
+            };
+            deferred_cmd(&c, action)
+        }
+        Command::Status { prometheus } => {
+            let c = match config() {
+                Ok(c) => c,
+                Err(code) => return ExitCode::from(code),
+            };
+            let po = match router::postoffice::Postoffice::open(&c.postoffice) {
+                Ok(po) => po,
+                Err(e) => {
+                    eprintln!("router status: {e}");
+                    return ExitCode::from(exit::TEMPFAIL);
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            let r = router::admin::status(&po).and_then(|s| {
+                if prometheus {
+                    s.write_prometheus(&mut out)
+                } else {
+                    s.write_text(&mut out)
+                }
+            });
+            match r {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("router status: {e}");
+                    exit::IOERR
+                }
+            }
+        }
+        Command::Check => {
+            let c = match config() {
+                Ok(c) => c,
+                Err(code) => return ExitCode::from(code),
+            };
+            let s = match router::runner::Settings::from_config(&c) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("router check: {e}");
+                    return ExitCode::from(exit::CONFIG);
+                }
+            };
+            println!(
+                "configuration: ok ({} local domains, {} aliases, {} transport entries)",
+                s.processor.routing.local_domains.len(),
+                s.processor.routing.aliases.len(),
+                s.processor.routing.transport.len()
+            );
+            match router::postoffice::Postoffice::open(&c.postoffice) {
+                Ok(_) => {
+                    println!(
+                        "postoffice {}: ok (layout, one file system)",
+                        c.postoffice.display()
+                    );
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("router check: postoffice: {e}");
+                    exit::TEMPFAIL
+                }
+            }
         }
         Command::Demo { corpus, keep } => router::demo::run(corpus.as_deref(), keep),
         Command::Parse { explain } => {
@@ -462,4 +568,81 @@ fn worker_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
         public_max_age,
     };
     router::worker::run(&po, &s, &args, &log)
+}
+
+/// `router deferred ...`.
+fn deferred_cmd(c: &router::config::Config, action: DeferredCmd) -> u8 {
+    use router::admin::{self, Done};
+    let po = match router::postoffice::Postoffice::open(&c.postoffice) {
+        Ok(po) => po,
+        Err(e) => {
+            eprintln!("router deferred: {e}");
+            return exit::TEMPFAIL;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let io_err = |e: std::io::Error| {
+        eprintln!("router deferred: {e}");
+        exit::IOERR
+    };
+    // The ids named, plus every parked message of `reason`.
+    let select = |ids: Vec<String>, reason: Option<String>| -> std::io::Result<Vec<String>> {
+        let mut v = ids;
+        if let Some(k) = reason {
+            v.extend(
+                admin::parked(&po)?
+                    .into_iter()
+                    .filter(|p| p.kind == k)
+                    .map(|p| p.id),
+            );
+        }
+        Ok(v)
+    };
+    let each = |ids: Vec<String>, what: &str, f: &dyn Fn(&str) -> std::io::Result<Done>| -> u8 {
+        if ids.is_empty() {
+            eprintln!("router deferred {what}: no message named (give ids, or --reason KIND)");
+            return exit::USAGE;
+        }
+        let mut code = exit::OK;
+        for id in &ids {
+            match f(id) {
+                Ok(Done::Done) => println!("{id}: {what}d"),
+                Ok(Done::Missing) => {
+                    eprintln!("router deferred {what}: {id}: no such parked message");
+                    code = exit::DATAERR;
+                }
+                Ok(Done::Conflict) => {
+                    eprintln!("router deferred {what}: {id}: router/{id} exists; left as it is");
+                    code = exit::DATAERR;
+                }
+                Err(e) => {
+                    eprintln!("router deferred {what}: {id}: {e}");
+                    return exit::TEMPFAIL;
+                }
+            }
+        }
+        code
+    };
+    match action {
+        DeferredCmd::List { reason } => match admin::list(&po, reason.as_deref(), &mut out) {
+            Ok(_) => exit::OK,
+            Err(e) => io_err(e),
+        },
+        DeferredCmd::Show { id } => match admin::show(&po, &id, &mut out) {
+            Ok(true) => exit::OK,
+            Ok(false) => {
+                eprintln!("router deferred show: {id}: no such parked message");
+                exit::DATAERR
+            }
+            Err(e) => io_err(e),
+        },
+        DeferredCmd::Release { ids, reason } => match select(ids, reason) {
+            Ok(ids) => each(ids, "release", &|id| admin::release(&po, id)),
+            Err(e) => io_err(e),
+        },
+        DeferredCmd::Remove { ids, reason } => match select(ids, reason) {
+            Ok(ids) => each(ids, "remove", &|id| admin::remove(&po, id)),
+            Err(e) => io_err(e),
+        },
+    }
 }

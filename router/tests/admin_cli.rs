@@ -1,0 +1,145 @@
+//! `router deferred list|show|release|remove`, `router status [--prometheus]` and
+//! `router check`, through the binary, on a postoffice routed from corpus/messages.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn corpus() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/messages")
+}
+
+fn cmd(cfg: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("-c")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn deferred_status_and_check() {
+    let po = new_po();
+    let dir = po._tmp.path();
+    for t in ["aliases", "transport"] {
+        std::fs::copy(corpus().join(t), dir.join(t)).unwrap();
+    }
+    let cfg = dir.join("router.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "postoffice = {:?}\n[routing]\nlocal_domains = [\"example.org\"]\naliases = {:?}\ntransport = {:?}\n",
+            po.root,
+            dir.join("aliases"),
+            dir.join("transport")
+        ),
+    )
+    .unwrap();
+    for f in [
+        "plain.eml",
+        "alias-loop.eml",
+        "hop-limit.eml",
+        "bad-envelope.eml",
+    ] {
+        put(
+            &po,
+            f.trim_end_matches(".eml"),
+            &std::fs::read(corpus().join(f)).unwrap(),
+        );
+    }
+    let o = cmd(&cfg, &["check"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text(&o).contains("configuration: ok (1 local domains, 8 aliases, 3 transport entries)"),
+        "{}",
+        text(&o)
+    );
+    assert!(cmd(&cfg, &["run", "--once", "--inline"]).status.success());
+
+    // status, for people and for Prometheus.
+    let s = text(&cmd(&cfg, &["status"]));
+    assert!(
+        s.contains("router/           0")
+            && s.contains("queue/smtp        1")
+            && s.contains("deferred/         3"),
+        "{s}"
+    );
+    assert!(s.contains("  alias-loop                       1"), "{s}");
+    let p = text(&cmd(&cfg, &["status", "--prometheus"]));
+    for line in [
+        "router_messages{dir=\"deferred\"} 3",
+        "router_messages{dir=\"queue\",channel=\"smtp\"} 1",
+        "router_deferred_messages{reason=\"hop-limit\"} 1",
+        "router_deferred_messages{reason=\"malformed-envelope\"} 1",
+    ] {
+        assert!(p.lines().any(|l| l == line), "{line} not in\n{p}");
+    }
+
+    // list, filtered; show.
+    let l = text(&cmd(&cfg, &["deferred", "list"]));
+    assert_eq!(l.lines().count(), 3, "{l}");
+    let l = text(&cmd(&cfg, &["deferred", "list", "--reason", "alias-loop"]));
+    assert!(
+        l.starts_with("alias-loop\talias-loop\t20") && l.contains("loop-a -> loop-b"),
+        "{l}"
+    );
+    let sh = text(&cmd(&cfg, &["deferred", "show", "alias-loop"]));
+    assert!(
+        sh.starts_with("Reason: alias-loop\n")
+            && sh.contains("\nto <loop-a@example.org>\nenv-end\nSubject: alias-loop")
+            && !sh.contains("Round and round"),
+        "{sh}"
+    );
+
+    // Fix the table, release by reason, route again: delivered this time.
+    let aliases = std::fs::read_to_string(dir.join("aliases")).unwrap();
+    std::fs::write(
+        dir.join("aliases"),
+        aliases.replace("loop-c:     loop-a", "loop-c:     carol"),
+    )
+    .unwrap();
+    let r = cmd(&cfg, &["deferred", "release", "--reason", "alias-loop"]);
+    assert_eq!(text(&r), "alias-loop: released\n");
+    assert!(
+        po.root.join("router/alias-loop").exists()
+            && !po.root.join("deferred/alias-loop.reason").exists()
+    );
+    assert!(cmd(&cfg, &["run", "--once", "--inline"]).status.success());
+    let q = std::fs::read_to_string(po.root.join("queue/local/alias-loop")).unwrap();
+    assert!(q.contains("rcpt - <carol@example.org>\n"), "{q}");
+
+    // remove; unknown ids; nothing named.
+    assert_eq!(
+        text(&cmd(&cfg, &["deferred", "remove", "hop-limit"])),
+        "hop-limit: removed\n"
+    );
+    assert!(
+        !po.root.join("deferred/hop-limit").exists()
+            && !po.root.join("deferred/hop-limit.reason").exists()
+    );
+    assert_eq!(
+        cmd(&cfg, &["deferred", "release", "nosuch"]).status.code(),
+        Some(65)
+    );
+    assert_eq!(
+        cmd(&cfg, &["deferred", "show", "../etc"]).status.code(),
+        Some(65)
+    );
+    assert_eq!(cmd(&cfg, &["deferred", "remove"]).status.code(), Some(64));
+    assert_eq!(text(&cmd(&cfg, &["deferred", "list"])).lines().count(), 1);
+
+    // check names a broken table by file and line, with EX_CONFIG.
+    std::fs::write(dir.join("aliases"), "a: b\nbroken line\n").unwrap();
+    let o = cmd(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(78));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("aliases:2: no `:`"), "{e}");
+}
