@@ -27,11 +27,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
     about = "A hardened mail router for a spool directory"
 )]
 struct Cli {
-    /// Configuration file.
+    /// Configuration file (also from $ROUTER_CONFIG).
     #[arg(
         short = 'c',
         long = "config",
         global = true,
+        env = "ROUTER_CONFIG",
         default_value = "/etc/router/router.toml"
     )]
     config: std::path::PathBuf,
@@ -118,6 +119,9 @@ enum Command {
     },
     /// Check the configuration, its tables and the postoffice layout; exit 0 if all is well.
     Check,
+    /// Write the man pages (router.1, router-run.1, ...) into DIR.
+    #[command(hide = true)]
+    Man { dir: std::path::PathBuf },
     /// Parse address fields from stdin, one per line (`Name<TAB>value` or a bare list); JSON
     /// lines out (SPEC section 4).
     Parse {
@@ -154,7 +158,17 @@ enum DeferredCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // Invoked as `sendmail` (a symlink), the arguments are `router submit`'s: -f, -t, -i,
+    // -oi, --, recipients. The configuration comes from $ROUTER_CONFIG or the default path.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    if invoked_as.as_deref() == Some("sendmail") {
+        args.insert(1, "submit".into());
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -327,6 +341,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Man { dir } => match write_man_pages(&dir) {
+            Ok(n) => {
+                println!("{n} man pages in {}", dir.display());
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("router man: {}: {e}", dir.display());
+                exit::CANTCREAT
+            }
+        },
         Command::Demo { corpus, keep } => router::demo::run(corpus.as_deref(), keep),
         Command::Parse { explain } => {
             let stdin = std::io::stdin().lock();
@@ -645,4 +669,25 @@ fn deferred_cmd(c: &router::config::Config, action: DeferredCmd) -> u8 {
             Err(e) => io_err(e),
         },
     }
+}
+
+/// `router man DIR`: router.1 and one page per command (clap_mangen).
+fn write_man_pages(dir: &std::path::Path) -> std::io::Result<usize> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let cmd = Cli::command();
+    let mut n = 0;
+    let mut write = |name: String, c: clap::Command| -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        std::fs::write(dir.join(format!("{name}.1")), buf)?;
+        n += 1;
+        Ok(())
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("router-{}", sub.get_name());
+        write(name.clone(), sub.clone().name(name))?;
+    }
+    write("router".into(), cmd)?;
+    Ok(n)
 }

@@ -143,3 +143,59 @@ fn deferred_status_and_check() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("aliases:2: no `:`"), "{e}");
 }
+
+/// Invoked as `sendmail` (a symlink), the arguments are submit's; the configuration comes
+/// from $ROUTER_CONFIG.
+#[test]
+fn invoked_as_sendmail() {
+    use std::io::Write;
+    let po = new_po();
+    let dir = po._tmp.path();
+    let cfg = dir.join("router.toml");
+    std::fs::write(&cfg, format!("postoffice = {:?}\n", po.root)).unwrap();
+    let sendmail = dir.join("sendmail");
+    std::os::unix::fs::symlink(BIN, &sendmail).unwrap();
+    let mut c = Command::new(&sendmail)
+        .args(["-oi", "-f", "alice@example.org", "-t"])
+        .env("ROUTER_CONFIG", &cfg)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(b"To: bob@example.net\n\nhi\n.\nstill the body\n")
+        .unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let id = text(&o).trim().to_string();
+    assert_eq!(
+        std::fs::read(po.root.join("router").join(&id)).unwrap(),
+        b"from <alice@example.org>\nenv-end\nTo: bob@example.net\n\nhi\n.\nstill the body\n"
+    );
+}
+
+#[test]
+fn man_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .arg("man")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    for page in [
+        "router",
+        "router-run",
+        "router-submit",
+        "router-deferred",
+        "router-demo",
+    ] {
+        let t = std::fs::read_to_string(dir.path().join(format!("{page}.1"))).unwrap();
+        assert!(
+            t.starts_with(".ie \\n(.g .ds Aq") && t.contains(".SH NAME"),
+            "{page}"
+        );
+    }
+}
