@@ -89,6 +89,8 @@ struct Slot {
     stdin: Option<ChildStdin>,
     gen: u64,
     busy: Option<(String, Instant)>,
+    /// Since when the worker has been committing a batch, and whether that was logged as slow.
+    committing: Option<(Instant, bool)>,
     idle: bool,
     /// The current worker's stdout has closed (it is reaped only then, so that the message
     /// it was on is known when it dies).
@@ -235,6 +237,19 @@ pub fn run(
                 }
             }
         }
+        // A batch's commit is the disk's work, not a message's: it is never killed for time
+        // (that would count attempts against innocent messages), but a slow one is reported.
+        for (i, s) in slots.iter_mut().enumerate() {
+            if let Some((since, false)) = s.committing {
+                if now.duration_since(since) > args.time_limit {
+                    log.line(format_args!(
+                        "supervisor: worker {i} has been committing a batch for over {:?}: the disk is slow or hung",
+                        args.time_limit
+                    ));
+                    s.committing = Some((since, true));
+                }
+            }
+        }
         // Drain: done when every worker is gone; past the deadline, kill what is left.
         if let Some(deadline) = draining {
             if slots.iter().all(|s| s.child.is_none()) {
@@ -289,10 +304,17 @@ fn on_line(s: &mut Slot, gen: u64, line: &str, sum: &mut Summary) {
     let current = gen == s.gen && s.child.is_some();
     match word {
         "busy" | "commit" | "idle" if !current => {}
-        "busy" => s.busy = Some((rest.to_string(), Instant::now())),
-        "commit" => s.busy = None,
+        "busy" => {
+            s.busy = Some((rest.to_string(), Instant::now()));
+            s.committing = None;
+        }
+        "commit" => {
+            s.busy = None;
+            s.committing = Some((Instant::now(), false));
+        }
         "idle" => {
             s.busy = None;
+            s.committing = None;
             s.idle = true;
             s.failures = 0;
         }
@@ -355,6 +377,7 @@ fn spawn(
     s.restart_at = None;
     s.gen += 1;
     s.busy = None;
+    s.committing = None;
     s.idle = false;
     s.eof = false;
     let mut cmd = Command::new(exe);

@@ -636,3 +636,45 @@ fn a_batch_of_large_messages_fits_the_memory_limit() {
         s["max-worker-rss-kib"]
     );
 }
+
+/// A worker stuck committing (stopped with SIGSTOP just before the batch's second sync, as a
+/// hung disk would hold it) is reported, not killed: a kill would count attempts against the
+/// whole batch. Once it goes on, everything is routed, with no restart and no parking.
+#[test]
+fn a_slow_commit_is_reported_not_killed() {
+    let po = new_po();
+    let cfg = config(&po, "message_time_limit = \"1s\"", "");
+    innocents(&po, 5);
+    let mut c = Command::new(BIN);
+    c.arg("-c")
+        .arg(&cfg)
+        .args(["run", "--once", "--workers", "1"])
+        .env("ROUTER_FAULT", "stop@batch.sync.staged");
+    let mut run = spawn_logged(&mut c);
+    run.wait_for("has been committing a batch for over 1s", 20);
+    // Wake the worker: the supervisor's child that is stopped.
+    let sup = run.child.id();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat
+            .rsplit_once(") ")
+            .map_or(vec![], |(_, r)| r.split(' ').collect());
+        if fields.get(1) == Some(&sup.to_string().as_str()) {
+            let pid: i32 = e.file_name().to_string_lossy().parse().unwrap();
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid).unwrap(),
+                rustix::process::Signal::CONT,
+            );
+        }
+    }
+    let st = run.finish(30);
+    assert!(st.success(), "{}", run.text());
+    assert!(!run.text().contains("killed"), "{}", run.text());
+    let got = fates(&po.root);
+    for i in 0..5 {
+        assert_eq!(got[&format!("ok{i:02}")].0, ["local", "smtp"]);
+    }
+    nothing_left(&po.root);
+}
