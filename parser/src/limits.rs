@@ -7,8 +7,15 @@
 //!
 //! [`ErrorKind`]: crate::ErrorKind
 
-/// Hard caps on the work one parse may do and the memory it may use.
+/// Hard caps on the work one parse may do and the memory it may use. With the `serde`
+/// feature it reads from a configuration: every field optional (the default), unknown ones
+/// refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct Limits {
     /// Bytes in one field value handed to the address parser. Default 102 400: no field can be
     /// longer than the whole header block (Postfix's `header_size_limit`).

@@ -48,60 +48,9 @@ pub struct LimitsConfig {
     /// A message with more `Received:` fields than this is parked (`hop-limit`): it is
     /// looping between mail systems. Default 50, Postfix's `hopcount_limit`.
     pub max_hops: usize,
-    /// The parser's caps (SPEC section 4), per address field and header block.
-    pub parser: ParserLimits,
-}
-
-/// `[limits.parser]`: the parser's caps; the defaults are the parser's documented defaults
-/// (docs/parser.md says why each number).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct ParserLimits {
-    pub input_bytes_max: usize,
-    pub depth_max: u32,
-    pub tokens_max: u32,
-    pub addresses_max: u32,
-    pub local_part_bytes_max: usize,
-    pub domain_bytes_max: usize,
-    pub header_bytes_max: usize,
-    pub fields_max: u32,
-    pub line_bytes_max: usize,
-    pub arena_bytes_max: usize,
-}
-
-impl Default for ParserLimits {
-    fn default() -> Self {
-        let l = mailaddr::Limits::DEFAULT;
-        ParserLimits {
-            input_bytes_max: l.input_bytes_max,
-            depth_max: l.depth_max,
-            tokens_max: l.tokens_max,
-            addresses_max: l.addresses_max,
-            local_part_bytes_max: l.local_part_bytes_max,
-            domain_bytes_max: l.domain_bytes_max,
-            header_bytes_max: l.header_bytes_max,
-            fields_max: l.fields_max,
-            line_bytes_max: l.line_bytes_max,
-            arena_bytes_max: l.arena_bytes_max,
-        }
-    }
-}
-
-impl ParserLimits {
-    pub fn to_limits(self) -> mailaddr::Limits {
-        mailaddr::Limits {
-            input_bytes_max: self.input_bytes_max,
-            depth_max: self.depth_max,
-            tokens_max: self.tokens_max,
-            addresses_max: self.addresses_max,
-            local_part_bytes_max: self.local_part_bytes_max,
-            domain_bytes_max: self.domain_bytes_max,
-            header_bytes_max: self.header_bytes_max,
-            fields_max: self.fields_max,
-            line_bytes_max: self.line_bytes_max,
-            arena_bytes_max: self.arena_bytes_max,
-        }
-    }
+    /// `[limits.parser]`: the parser's caps (SPEC section 4), per address field and header
+    /// block; the defaults are the parser's documented ones (docs/parser.md says why each).
+    pub parser: mailaddr::Limits,
 }
 
 /// What to do with a syntax error in a header field the router does not need.
@@ -158,7 +107,7 @@ impl Default for LimitsConfig {
             max_message_bytes: 10_240_000,
             public_max_age: Duration::from_secs(3600),
             max_hops: 50,
-            parser: ParserLimits::default(),
+            parser: mailaddr::Limits::DEFAULT,
         }
     }
 }
@@ -244,7 +193,7 @@ impl Config {
     /// The parser options this configuration asks for.
     pub fn parser_options(&self) -> mailaddr::Options {
         mailaddr::Options {
-            limits: self.limits.parser.to_limits(),
+            limits: self.limits.parser,
             ..mailaddr::Options::DEFAULT
         }
     }

@@ -69,15 +69,8 @@ enum Command {
     /// Route mail: a supervisor and worker processes (SPEC section 6). SIGTERM drains and
     /// exits; SIGHUP reloads the configuration and tables (a bad one is refused).
     Run {
-        /// Route what is in router/ now, then exit.
-        #[arg(long)]
-        once: bool,
-        /// Add a local domain to the configuration's.
-        #[arg(long = "local-domain", value_name = "DOMAIN")]
-        local_domains: Vec<String>,
-        /// Override limits.public_max_age, in seconds.
-        #[arg(long)]
-        public_max_age: Option<u64>,
+        #[command(flatten)]
+        pass: PassArgs,
         /// Override `workers` (0: one per CPU).
         #[arg(long)]
         workers: Option<usize>,
@@ -89,12 +82,8 @@ enum Command {
     /// A worker process, started by `router run` (not for use by hand).
     #[command(hide = true)]
     Worker {
-        #[arg(long)]
-        once: bool,
-        #[arg(long = "local-domain", value_name = "DOMAIN")]
-        local_domains: Vec<String>,
-        #[arg(long)]
-        public_max_age: Option<u64>,
+        #[command(flatten)]
+        pass: PassArgs,
     },
     /// Build a demo postoffice in a temporary directory, feed it messages from corpus/,
     /// route them, and show where each went and why.
@@ -129,6 +118,20 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+}
+
+/// What `run` and its workers share.
+#[derive(clap::Args)]
+struct PassArgs {
+    /// Route what is in router/ now, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Add a local domain to the configuration's.
+    #[arg(long = "local-domain", value_name = "DOMAIN")]
+    local_domains: Vec<String>,
+    /// Override limits.public_max_age, in seconds.
+    #[arg(long)]
+    public_max_age: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -217,9 +220,12 @@ fn main() -> ExitCode {
             )
         }
         Command::Run {
-            once,
-            local_domains,
-            public_max_age,
+            pass:
+                PassArgs {
+                    once,
+                    local_domains,
+                    public_max_age,
+                },
             workers,
             inline,
         } => {
@@ -262,9 +268,12 @@ fn main() -> ExitCode {
             )
         }
         Command::Worker {
-            once,
-            local_domains,
-            public_max_age,
+            pass:
+                PassArgs {
+                    once,
+                    local_domains,
+                    public_max_age,
+                },
         } => {
             let mut c = match config() {
                 Ok(c) => c,
@@ -470,8 +479,11 @@ fn inline_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
         };
         match router::runner::run_once(&po, &s, &mut arena, &mut report, &|| false) {
             Ok(pass) => {
+                for n in &pass.not_files {
+                    log.line(format_args!("router/{n} is not a regular file; left alone"));
+                }
                 for n in &pass.bad_names {
-                    log.line(format_args!("router/{n} is not a message (not a message id, or not a regular file); left alone"));
+                    log.line(format_args!("router/{n} is not a message id; left alone"));
                 }
                 backoff_ms = 100;
                 if once {

@@ -91,6 +91,8 @@ pub struct Pass {
     pub lost_races: usize,
     pub recovered: recover::Recovered,
     pub bad_names: Vec<String>,
+    /// Message names in router/ that are not regular files (a FIFO, a directory, a link).
+    pub not_files: Vec<String>,
 }
 
 /// Nothing to report to.
@@ -209,8 +211,8 @@ impl Cx<'_, '_> {
             let c = match claim::claim(po, id)? {
                 Claim::Won(c) => c,
                 Claim::NotAFile => {
-                    if !self.pass.bad_names.contains(id) {
-                        self.pass.bad_names.push(id.clone());
+                    if !self.pass.not_files.contains(id) {
+                        self.pass.not_files.push(id.clone());
                     }
                     continue;
                 }

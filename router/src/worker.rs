@@ -69,8 +69,11 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
         let stopping = || stop.load(Ordering::Relaxed);
         match runner::run_once(po, s, &mut arena, &mut report, &stopping) {
             Ok(pass) => {
+                for n in &pass.not_files {
+                    log.line(format_args!("router/{n} is not a regular file; left alone"));
+                }
                 for n in &pass.bad_names {
-                    log.line(format_args!("router/{n} is not a message (not a message id, or not a regular file); left alone"));
+                    log.line(format_args!("router/{n} is not a message id; left alone"));
                 }
                 let _ = writeln!(out, "done {} {}", pass.routed, pass.deferred);
                 backoff_ms = 100;

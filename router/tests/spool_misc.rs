@@ -366,7 +366,7 @@ fn odd_files_under_message_names_are_left_alone() {
             "{n} moved or deleted"
         );
         assert!(
-            log.contains(&format!("router/{n} is not a message")),
+            log.contains(&format!("router/{n} is not a regular file; left alone")),
             "{log}"
         );
     }
