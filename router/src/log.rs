@@ -85,35 +85,54 @@ impl Log {
         self.line(format_args!("{}", message_line(r)));
         for f in &r.header_faults {
             self.line(format_args!(
-                "{}: header fault passed on (header_errors = \"pass\"): {f}",
-                r.id
+                "{}: header fault passed on (header_errors = \"pass\"): {}",
+                r.id,
+                clean(f)
             ));
         }
     }
 }
 
-/// The text of a message's line (without the time and program prefix).
+/// The text of a message's line (without the time and program prefix). Every value taken
+/// from mail is escaped ([`clean`]): a line is one line, whatever the message holds.
 pub fn message_line(r: &Record) -> String {
     let mut to = r
         .rcpts
         .iter()
         .take(RCPTS_PER_LINE)
-        .map(String::as_str)
+        .map(|a| clean(a))
         .collect::<Vec<_>>()
         .join(",");
     if r.rcpts.len() > RCPTS_PER_LINE {
         to += &format!(" (+{} more)", r.rcpts.len() - RCPTS_PER_LINE);
     }
-    let mut s = format!("{}: from={}, to={to}", r.id, or_dash(&r.from));
+    let mut s = format!("{}: from={}, to={to}", r.id, clean(or_dash(&r.from)));
     if !r.channels.is_empty() {
         s += &format!(", channels={}", r.channels.join(","));
     }
     s += &format!(", size={}, delay={:.2}, status=", r.size, r.delay);
     match &r.parked {
         None => s += "routed",
-        Some(why) => s += &format!("parked ({}: {})", why.kind, why.detail),
+        Some(why) => s += &format!("parked ({}: {})", why.kind, clean(&why.detail)),
     }
     s
+}
+
+/// `s` with control characters written as `\xNN`: a value from mail can never start a new
+/// log line or move the cursor of whoever reads the log (log injection).
+pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out += &format!("\\x{:02x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn or_dash(s: &str) -> &str {

@@ -483,7 +483,10 @@ fn inline_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
                     log.line(format_args!("router/{n} is not a regular file; left alone"));
                 }
                 for n in &pass.bad_names {
-                    log.line(format_args!("router/{n} is not a message id; left alone"));
+                    log.line(format_args!(
+                        "router/{} is not a message id; left alone",
+                        router::log::clean(n)
+                    ));
                 }
                 backoff_ms = 100;
                 if once {

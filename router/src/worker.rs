@@ -73,7 +73,10 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
                     log.line(format_args!("router/{n} is not a regular file; left alone"));
                 }
                 for n in &pass.bad_names {
-                    log.line(format_args!("router/{n} is not a message id; left alone"));
+                    log.line(format_args!(
+                        "router/{} is not a message id; left alone",
+                        crate::log::clean(n)
+                    ));
                 }
                 let _ = writeln!(out, "done {} {}", pass.routed, pass.deferred);
                 backoff_ms = 100;
