@@ -35,6 +35,9 @@ pub const ALIASES_BYTES_MAX: u64 = 16 << 20;
 pub const INCLUDE_BYTES_MAX: u64 = 4 << 20;
 /// The most distinct `:include:` files in one table.
 pub const INCLUDES_MAX: usize = 1000;
+/// The longest alias name and the longest member (an address, a command, a path): every one
+/// is written on an envelope line, whose limit is 4 096 bytes.
+pub const ITEM_BYTES_MAX: usize = 1024;
 
 /// One right-hand-side element of an alias.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +89,8 @@ impl Aliases {
                 .split_once(':')
                 .ok_or_else(|| err("no `:` after the alias name".into()))?;
             let name = name.trim().to_ascii_lowercase();
-            if name.is_empty() || name.contains(char::is_whitespace) {
+            if name.is_empty() || name.contains(char::is_whitespace) || name.len() > ITEM_BYTES_MAX
+            {
                 return Err(err(format!("bad alias name {name:?}")));
             }
             if let Some(prev) = first_line.insert(name.clone(), line) {
@@ -178,6 +182,12 @@ fn classify(item: &str) -> Result<Classified, String> {
     // Whatever an item becomes is written to an envelope line by the router.
     if item.is_empty() || item.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return Err(format!("bad item {item:?} (empty, or a control character)"));
+    }
+    if item.len() > ITEM_BYTES_MAX {
+        return Err(format!(
+            "an item of {} bytes, over the limit of {ITEM_BYTES_MAX}",
+            item.len()
+        ));
     }
     let unquoted = match item.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         Some(s) if item.len() >= 2 => s,

@@ -169,6 +169,12 @@ impl Config {
         if !crate::postoffice::is_channel(&self.routing.default_channel) {
             return bad(format!("routing.default_channel {:?} is not a channel name (lower-case letters, digits, - and _)", self.routing.default_channel));
         }
+        if self.routing.relay_host.len() > crate::transport::NEXTHOP_BYTES_MAX {
+            return bad(format!(
+                "routing.relay_host is over {} bytes",
+                crate::transport::NEXTHOP_BYTES_MAX
+            ));
+        }
         if self.routing.alias_max_depth == 0 || self.routing.alias_max_fanout == 0 {
             return bad(
                 "routing.alias_max_depth and routing.alias_max_fanout must be at least 1".into(),

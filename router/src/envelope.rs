@@ -183,6 +183,31 @@ pub struct Rcpt {
     pub error: Option<String>,
 }
 
+/// Checks that every line [`write_output`] would write for `rcpts` fits the reader's line
+/// limit (`ENVELOPE_LINE_BYTES_MAX`, line end excluded), so the router never writes an
+/// output that its own reader, or an agent using it, would refuse. `Err` is the longest
+/// line's length. (Found by fuzzing: a 4 KB unparseable recipient became a `rcpt` and an
+/// `error` line of over 4 KB on the error channel.)
+pub fn output_fits(rcpts: &[Rcpt]) -> Result<(), usize> {
+    let longest = rcpts
+        .iter()
+        .map(|r| {
+            let rcpt = "rcpt ".len() + r.host.len() + 1 + r.address.len();
+            let error = r
+                .error
+                .as_ref()
+                .map_or(0, |e| "error ".len() + r.address.len() + 1 + e.len());
+            rcpt.max(error)
+        })
+        .max()
+        .unwrap_or(0);
+    if longest > ENVELOPE_LINE_BYTES_MAX {
+        Err(longest)
+    } else {
+        Ok(())
+    }
+}
+
 /// Writes a channel output file: `id`, `channel`, `from`, one `rcpt host address` per
 /// recipient (and `error address reason` after it on the error channel), the passed-on
 /// keywords, `env-end`, the message.

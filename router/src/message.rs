@@ -146,6 +146,16 @@ impl Processor {
                 None => by_channel.push((d.channel, vec![rcpt])),
             }
         }
+        for (ch, rcpts) in &by_channel {
+            if let Err(n) = envelope::output_fits(rcpts) {
+                let mut r = Reason::new(
+                    "output-line-too-long",
+                    format!("a {ch} recipient needs an envelope line of {n} bytes, over the limit of {}", envelope::ENVELOPE_LINE_BYTES_MAX),
+                );
+                r.limit = Some(envelope::ENVELOPE_LINE_BYTES_MAX);
+                return Err(r);
+            }
+        }
         let stripped;
         let copy: &[u8] = if headers.bcc.is_empty() {
             message
@@ -388,6 +398,17 @@ mod tests {
             "from <a@example.org>\nenv-end\nTo: undisclosed-recipients:;\n\nx\n",
         );
         assert_eq!(reason(&r).kind, "no-recipients");
+        // Found by fuzzing: an unparseable 4 KB recipient goes to `error`, but its lines
+        // would not fit an envelope: parked, never written unreadable.
+        let long = format!(
+            "from <a@example.org>\nto <{}@@x>\nenv-end\n\nx\n",
+            "a".repeat(4060)
+        );
+        let r = run(&pass, &long);
+        assert_eq!(
+            (reason(&r).kind.as_str(), reason(&r).limit),
+            ("output-line-too-long", Some(4096))
+        );
         // A bad envelope.
         let r = run(&pass, "to <b@example.org>\nenv-end\n\nx\n");
         assert_eq!(reason(&r).kind, "malformed-envelope");

@@ -145,7 +145,7 @@ impl Routing {
                     channel: "error".into(),
                     host: "-".into(),
                     address: rcpt.into(),
-                    error: Some(format!("{}: {}", e.kind.name(), e)),
+                    error: Some(capped(format!("{}: {}", e.kind.name(), e))),
                 },
                 self.alias_max_fanout,
             ),
@@ -288,11 +288,11 @@ impl Routing {
                 channel: "error".into(),
                 host: "-".into(),
                 address,
-                error: Some(if e.nexthop.is_empty() {
+                error: Some(capped(if e.nexthop.is_empty() {
                     format!("the transport table refuses mail for {domain}")
                 } else {
                     e.nexthop.clone()
-                }),
+                })),
             },
             Some(e) => Dest {
                 channel: if e.channel.is_empty() {
@@ -312,6 +312,22 @@ impl Routing {
             },
         }
     }
+}
+
+/// The longest reason text written on an `error` line; longer ones are cut (at a character
+/// boundary) and end in `...`. 512 bytes: a sentence, and room for it on an envelope line.
+pub const REASON_BYTES_MAX: usize = 512;
+
+fn capped(mut s: String) -> String {
+    if s.len() > REASON_BYTES_MAX {
+        let mut end = REASON_BYTES_MAX - 3;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("...");
+    }
+    s
 }
 
 fn local_dest(local: &str, domain: &str) -> Dest {

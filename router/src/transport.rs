@@ -24,6 +24,9 @@ use crate::aliases::{read_capped, TableError};
 
 /// The largest transport table read. 16 MiB.
 pub const TRANSPORT_BYTES_MAX: u64 = 16 << 20;
+/// The longest next hop (`[host]:port`): a domain is at most 255 bytes. The same cap holds
+/// for `relay_host`. It keeps every `rcpt` line within the envelope line limit.
+pub const NEXTHOP_BYTES_MAX: usize = 300;
 
 /// One entry's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +70,13 @@ impl Transport {
                     "{channel:?} is not a channel name (lower-case letters, digits, - and _)"
                 )));
             }
+            let nexthop = nexthop.trim();
+            if channel != "error" && nexthop.len() > NEXTHOP_BYTES_MAX {
+                return Err(err(format!(
+                    "next hop of {} bytes, over the limit of {NEXTHOP_BYTES_MAX}",
+                    nexthop.len()
+                )));
+            }
             if let Some(prev) = first.insert(pattern.clone(), line_no) {
                 return Err(err(format!(
                     "{pattern:?} is listed twice (first on line {prev})"
@@ -76,7 +86,7 @@ impl Transport {
                 pattern,
                 Entry {
                     channel: channel.into(),
-                    nexthop: nexthop.trim().into(),
+                    nexthop: nexthop.into(),
                 },
             );
         }
