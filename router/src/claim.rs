@@ -16,11 +16,13 @@ use std::io;
 use crate::fs::{self, Renamed};
 use crate::postoffice::Postoffice;
 
-/// A claimed message: its id and the locked file, now `work/<id>`.
+/// A claimed message: its id and the locked file, now `work/<id>`, with what the claim's
+/// `fstat` said of it.
 #[derive(Debug)]
 pub struct Claimed {
     pub id: String,
     pub file: File,
+    pub meta: fs::Meta,
 }
 
 /// What a claim attempt found.
@@ -43,7 +45,8 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
         Err(e) if matches!(e.raw_os_error(), Some(40 | 6)) => return Ok(Claim::NotAFile),
         Err(e) => return Err(e),
     };
-    if !fs::is_regular(&file)? {
+    let meta = fs::meta(&file)?;
+    if !meta.regular {
         return Ok(Claim::NotAFile);
     }
     if !fs::try_lock("claim.lock", &file)? {
@@ -53,6 +56,7 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
         Renamed::Done => Ok(Claim::Won(Claimed {
             id: id.to_string(),
             file,
+            meta,
         })),
         Renamed::SourceGone => Ok(Claim::Lost),
         Renamed::DestinationExists => Ok(Claim::Conflict),

@@ -123,10 +123,7 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
     // On a terminal the progress line is redrawn; elsewhere a line is printed per change.
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let status = loop {
-        let done = outcomes(&root, &fed)
-            .values()
-            .filter(|o| !o.is_empty())
-            .count();
+        let done = settled(&root, &fed);
         if done != last {
             if tty {
                 eprint!("\r  progress: {done}/{total} messages routed or parked ");
@@ -339,6 +336,20 @@ struct Found {
     key: String,
     /// What to print.
     text: String,
+}
+
+/// How many of the fed messages are in queue/ or deferred/ (directory listings only: it is
+/// called every 100 ms while the router runs).
+fn settled(root: &Path, fed: &[Fed]) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let list = |d: PathBuf| std::fs::read_dir(d).into_iter().flatten().flatten();
+    for ch in list(root.join("queue")) {
+        seen.extend(list(ch.path()).map(|f| f.file_name()));
+    }
+    seen.extend(list(root.join("deferred")).map(|f| f.file_name()));
+    fed.iter()
+        .filter(|f| seen.contains(std::ffi::OsStr::new(&f.id)))
+        .count()
 }
 
 /// For each fed id: the queue files and the deferral found for it.

@@ -183,34 +183,16 @@ pub struct Rcpt {
     pub error: Option<String>,
 }
 
-/// Checks that every line [`write_output`] would write for `rcpts` fits the reader's line
-/// limit (`ENVELOPE_LINE_BYTES_MAX`, line end excluded), so the router never writes an
-/// output that its own reader, or an agent using it, would refuse. `Err` is the longest
-/// line's length. (Found by fuzzing: a 4 KB unparseable recipient became a `rcpt` and an
-/// `error` line of over 4 KB on the error channel.)
-pub fn output_fits(rcpts: &[Rcpt]) -> Result<(), usize> {
-    let longest = rcpts
-        .iter()
-        .map(|r| {
-            let rcpt = "rcpt ".len() + r.host.len() + 1 + r.address.len();
-            let error = r
-                .error
-                .as_ref()
-                .map_or(0, |e| "error ".len() + r.address.len() + 1 + e.len());
-            rcpt.max(error)
-        })
-        .max()
-        .unwrap_or(0);
-    if longest > ENVELOPE_LINE_BYTES_MAX {
-        Err(longest)
-    } else {
-        Ok(())
-    }
-}
-
 /// Writes a channel output file: `id`, `channel`, `from`, one `rcpt host address` per
 /// recipient (and `error address reason` after it on the error channel), the passed-on
 /// keywords, `env-end`, the message.
+///
+/// It never writes what the reader above would refuse: a `rcpt` or `error` line over
+/// `ENVELOPE_LINE_BYTES_MAX` (line end excluded) is `Err` with its length, and `out` is then
+/// incomplete; the caller parks the message (found by fuzzing: a 4 KB unparseable recipient
+/// became a `rcpt` and an `error` line of over 4 KB on the error channel). The other lines
+/// are within the limit by construction: `from` and the passed-on keywords are input lines
+/// read under the same limit.
 pub fn write_output(
     out: &mut Vec<u8>,
     id: &str,
@@ -218,15 +200,23 @@ pub fn write_output(
     env: &Envelope<'_>,
     rcpts: &[Rcpt],
     message: &[u8],
-) {
+) -> Result<(), usize> {
     use std::io::Write;
     let _ = writeln!(out, "id {id}");
     let _ = writeln!(out, "channel {channel}");
     let _ = writeln!(out, "from {}", env.from);
+    let fits = |out: &Vec<u8>, start: usize| match out.len() - start - 1 {
+        n if n > ENVELOPE_LINE_BYTES_MAX => Err(n),
+        _ => Ok(()),
+    };
     for r in rcpts {
+        let start = out.len();
         let _ = writeln!(out, "rcpt {} {}", r.host, r.address);
+        fits(out, start)?;
         if let Some(e) = &r.error {
+            let start = out.len();
             let _ = writeln!(out, "error {} {}", r.address, e);
+            fits(out, start)?;
         }
     }
     for x in &env.extra {
@@ -234,6 +224,7 @@ pub fn write_output(
     }
     out.extend_from_slice(b"env-end\n");
     out.extend_from_slice(message);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -109,7 +109,8 @@ fn fault() -> Option<&'static Fault> {
                 Some(n) => (n, true),
                 None => (n, false),
             };
-            let poison = kind == "poison" || kind == "stall";
+            // `poison` and `stall` are placed by a marker in the bytes read, not by a step.
+            let by_content = kind == "poison" || kind == "stall";
             let kind = match kind {
                 "crash" | "poison" => FaultKind::Crash,
                 "stall" => FaultKind::Stall,
@@ -122,7 +123,7 @@ fn fault() -> Option<&'static Fault> {
                 _ => return None,
             };
             let at = match n.parse() {
-                _ if poison => At::Content(n.to_string()),
+                _ if by_content => At::Content(n.to_string()),
                 Ok(step) => At::Step(step),
                 Err(_) => At::Label(n.to_string()),
             };
@@ -268,15 +269,12 @@ pub fn read_all(label: &str, mut f: &File, max_bytes: usize) -> io::Result<Vec<u
         }
         if let Some(Fault {
             at: At::Content(marker),
+            kind,
             ..
         }) = fault()
         {
             if memchr::memmem::find(&buf, marker.as_bytes()).is_some() {
-                if let Some(Fault {
-                    kind: FaultKind::Stall,
-                    ..
-                }) = fault()
-                {
+                if matches!(kind, FaultKind::Stall) {
                     loop {
                         std::thread::sleep(std::time::Duration::from_secs(3600));
                     }
@@ -306,32 +304,30 @@ pub fn ftruncate(label: &str, f: &File, len: u64) -> io::Result<()> {
     step(label, || Ok(rfs::ftruncate(f, len)?))
 }
 
-/// True for a regular file.
-pub fn is_regular(f: &File) -> io::Result<bool> {
-    Ok(rfs::FileType::from_raw_mode(rfs::fstat(f)?.st_mode) == rfs::FileType::RegularFile)
-}
-
 pub fn file_len(f: &File) -> io::Result<u64> {
     Ok(rfs::fstat(f)?.st_size as u64)
 }
 
-/// Seconds since the file was last modified.
-pub fn age_secs(f: &File) -> io::Result<u64> {
-    let st = rfs::fstat(f)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    Ok(now.saturating_sub(st.st_mtime).max(0) as u64)
+/// What one `fstat` says about an open file.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    pub regular: bool,
+    pub len: u64,
+    /// Seconds since it was last modified, with the fraction (0 if its time is ahead).
+    pub age_secs: f64,
 }
 
-/// Seconds since the file was last modified, with the fraction (for the log's `delay=`).
-pub fn age_secs_f64(f: &File) -> io::Result<f64> {
+pub fn meta(f: &File) -> io::Result<Meta> {
     let st = rfs::fstat(f)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     let mtime = st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9;
-    Ok((now - mtime).max(0.0))
+    Ok(Meta {
+        regular: rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::RegularFile,
+        len: st.st_size as u64,
+        age_secs: (now - mtime).max(0.0),
+    })
 }
 
 /// Tries to take an exclusive lock without waiting. False if another process holds one.

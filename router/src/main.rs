@@ -189,191 +189,172 @@ fn main() -> ExitCode {
             Err(exit::CONFIG)
         }
     };
-    let code = match cli.command {
-        Command::Init { dir } => match router::postoffice::Postoffice::init(&dir) {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                eprintln!("router init: {}: {e}", dir.display());
-                exit::CANTCREAT
-            }
-        },
-        Command::Submit {
-            from,
-            from_headers,
-            ignore_dots,
-            options,
-            recipients,
-        } => {
-            let ignore_dots = ignore_dots || options.iter().any(|o| o == "i");
-            let c = match config() {
-                Ok(c) => c,
-                Err(code) => return ExitCode::from(code),
-            };
-            let max = c.limits.max_message_bytes;
-            submit_cmd(
-                &c.postoffice,
-                max,
+    // Each command gives its exit code; `Err` is an exit code from a step that refused
+    // (a configuration that does not load, a postoffice that does not open).
+    let code = (|| -> Result<u8, u8> {
+        Ok(match cli.command {
+            Command::Init { dir } => match router::postoffice::Postoffice::init(&dir) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("router init: {}: {e}", dir.display());
+                    exit::CANTCREAT
+                }
+            },
+            Command::Submit {
                 from,
                 from_headers,
                 ignore_dots,
-                &recipients,
-            )
-        }
-        Command::Run {
-            pass:
-                PassArgs {
-                    once,
-                    local_domains,
-                    public_max_age,
-                },
-            workers,
-            inline,
-        } => {
-            let mut c = match config() {
-                Ok(c) => c,
-                Err(code) => return ExitCode::from(code),
-            };
-            c.routing
-                .local_domains
-                .extend(local_domains.iter().cloned());
-            let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
-            if inline {
-                return ExitCode::from(inline_cmd(&c, once, max_age));
+                options,
+                recipients,
+            } => {
+                let ignore_dots = ignore_dots || options.iter().any(|o| o == "i");
+                let c = config()?;
+                let max = c.limits.max_message_bytes;
+                submit_cmd(
+                    &c.postoffice,
+                    max,
+                    from,
+                    from_headers,
+                    ignore_dots,
+                    &recipients,
+                )
             }
-            let workers = workers.unwrap_or(c.workers as usize);
-            let mut worker_args: Vec<std::ffi::OsString> = vec![
-                "-c".into(),
-                cli.config.clone().into(),
-                "-p".into(),
-                c.postoffice.clone().into(),
-                "worker".into(),
-                "--public-max-age".into(),
-                max_age.to_string().into(),
-            ];
-            if once {
-                worker_args.push("--once".into());
-            }
-            for d in &local_domains {
-                worker_args.push("--local-domain".into());
-                worker_args.push(d.into());
-            }
-            supervised_cmd(
-                &cli.config,
-                cli.postoffice.as_deref(),
-                &c,
-                once,
+            Command::Run {
+                pass:
+                    PassArgs {
+                        once,
+                        local_domains,
+                        public_max_age,
+                    },
                 workers,
-                worker_args,
-                &local_domains,
-            )
-        }
-        Command::Worker {
-            pass:
-                PassArgs {
+                inline,
+            } => {
+                let mut c = config()?;
+                c.routing
+                    .local_domains
+                    .extend(local_domains.iter().cloned());
+                let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
+                if inline {
+                    return Ok(inline_cmd(&c, once, max_age));
+                }
+                let workers = workers.unwrap_or(c.workers as usize);
+                let mut worker_args: Vec<std::ffi::OsString> = vec![
+                    "-c".into(),
+                    cli.config.clone().into(),
+                    "-p".into(),
+                    c.postoffice.clone().into(),
+                    "worker".into(),
+                    "--public-max-age".into(),
+                    max_age.to_string().into(),
+                ];
+                if once {
+                    worker_args.push("--once".into());
+                }
+                for d in &local_domains {
+                    worker_args.push("--local-domain".into());
+                    worker_args.push(d.into());
+                }
+                supervised_cmd(
+                    &cli.config,
+                    cli.postoffice.as_deref(),
+                    &c,
                     once,
-                    local_domains,
-                    public_max_age,
-                },
-        } => {
-            let mut c = match config() {
-                Ok(c) => c,
-                Err(code) => return ExitCode::from(code),
-            };
-            c.routing.local_domains.extend(local_domains);
-            let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
-            worker_cmd(&c, once, max_age)
-        }
-        Command::Deferred { action } => {
-            let c = match config() {
-                Ok(c) => c,
-                Err(code) => return ExitCode::from(code),
-            };
-            deferred_cmd(&c, action)
-        }
-        Command::Status { prometheus } => {
-            let c = match config() {
-                Ok(c) => c,
-                Err(code) => return ExitCode::from(code),
-            };
-            let po = match router::postoffice::Postoffice::open(&c.postoffice) {
-                Ok(po) => po,
-                Err(e) => {
-                    eprintln!("router status: {e}");
-                    return ExitCode::from(exit::TEMPFAIL);
-                }
-            };
-            let mut out = std::io::stdout().lock();
-            let r = router::admin::status(&po).and_then(|s| {
-                if prometheus {
-                    s.write_prometheus(&mut out)
-                } else {
-                    s.write_text(&mut out)
-                }
-            });
-            match r {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    eprintln!("router status: {e}");
-                    exit::IOERR
+                    workers,
+                    worker_args,
+                    &local_domains,
+                )
+            }
+            Command::Worker {
+                pass:
+                    PassArgs {
+                        once,
+                        local_domains,
+                        public_max_age,
+                    },
+            } => {
+                let mut c = config()?;
+                c.routing.local_domains.extend(local_domains);
+                let max_age = public_max_age.unwrap_or(c.limits.public_max_age.as_secs());
+                worker_cmd(&c, once, max_age)
+            }
+            Command::Deferred { action } => {
+                let c = config()?;
+                deferred_cmd(&c, action)
+            }
+            Command::Status { prometheus } => {
+                let c = config()?;
+                let po = open_po(&c.postoffice, "status")?;
+                let mut out = std::io::stdout().lock();
+                let r = router::admin::status(&po).and_then(|s| {
+                    if prometheus {
+                        s.write_prometheus(&mut out)
+                    } else {
+                        s.write_text(&mut out)
+                    }
+                });
+                match r {
+                    Ok(()) => exit::OK,
+                    Err(e) => {
+                        eprintln!("router status: {e}");
+                        exit::IOERR
+                    }
                 }
             }
-        }
-        Command::Check => {
-            let c = match config() {
-                Ok(c) => c,
-                Err(code) => return ExitCode::from(code),
-            };
-            let s = match router::runner::Settings::from_config(&c) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("router check: {e}");
-                    return ExitCode::from(exit::CONFIG);
+            Command::Check => {
+                let c = config()?;
+                let s = match router::runner::Settings::from_config(&c) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("router check: {e}");
+                        return Err(exit::CONFIG);
+                    }
+                };
+                println!(
+                    "configuration: ok ({} local domains, {} aliases, {} transport entries)",
+                    s.processor.routing.local_domains.len(),
+                    s.processor.routing.aliases.len(),
+                    s.processor.routing.transport.len()
+                );
+                match router::postoffice::Postoffice::open(&c.postoffice) {
+                    Ok(_) => {
+                        println!(
+                            "postoffice {}: ok (layout, one file system)",
+                            c.postoffice.display()
+                        );
+                        exit::OK
+                    }
+                    Err(e) => {
+                        eprintln!("router check: postoffice: {e}");
+                        exit::TEMPFAIL
+                    }
                 }
-            };
-            println!(
-                "configuration: ok ({} local domains, {} aliases, {} transport entries)",
-                s.processor.routing.local_domains.len(),
-                s.processor.routing.aliases.len(),
-                s.processor.routing.transport.len()
-            );
-            match router::postoffice::Postoffice::open(&c.postoffice) {
-                Ok(_) => {
-                    println!(
-                        "postoffice {}: ok (layout, one file system)",
-                        c.postoffice.display()
-                    );
+            }
+            Command::Man { dir } => match write_man_pages(&dir) {
+                Ok(n) => {
+                    println!("{n} man pages in {}", dir.display());
                     exit::OK
                 }
                 Err(e) => {
-                    eprintln!("router check: postoffice: {e}");
-                    exit::TEMPFAIL
+                    eprintln!("router man: {}: {e}", dir.display());
+                    exit::CANTCREAT
+                }
+            },
+            Command::Demo { corpus, keep } => router::demo::run(corpus.as_deref(), keep),
+            Command::Parse { explain } => {
+                let stdin = std::io::stdin().lock();
+                let stdout = std::io::stdout().lock();
+                match router::parse_cmd::run(stdin, stdout, explain, &mailaddr::Options::DEFAULT) {
+                    Ok(code) => code,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+                    Err(e) => {
+                        eprintln!("router parse: {e}");
+                        exit::IOERR
+                    }
                 }
             }
-        }
-        Command::Man { dir } => match write_man_pages(&dir) {
-            Ok(n) => {
-                println!("{n} man pages in {}", dir.display());
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("router man: {}: {e}", dir.display());
-                exit::CANTCREAT
-            }
-        },
-        Command::Demo { corpus, keep } => router::demo::run(corpus.as_deref(), keep),
-        Command::Parse { explain } => {
-            let stdin = std::io::stdin().lock();
-            let stdout = std::io::stdout().lock();
-            match router::parse_cmd::run(stdin, stdout, explain, &mailaddr::Options::DEFAULT) {
-                Ok(code) => code,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
-                Err(e) => {
-                    eprintln!("router parse: {e}");
-                    exit::IOERR
-                }
-            }
-        }
-    };
+        })
+    })()
+    .unwrap_or_else(|code| code);
     ExitCode::from(code)
 }
 
@@ -386,12 +367,9 @@ fn submit_cmd(
     recipients: &[String],
 ) -> u8 {
     use std::io::Read;
-    let po = match router::postoffice::Postoffice::open(po) {
+    let po = match open_po(po, "submit") {
         Ok(po) => po,
-        Err(e) => {
-            eprintln!("router submit: {e}");
-            return exit::TEMPFAIL;
-        }
+        Err(code) => return code,
     };
     if from_headers && !recipients.is_empty() {
         // sendmail 8 drops argument recipients under -t, Postfix adds them: ambiguous, so
@@ -452,43 +430,28 @@ fn submit_cmd(
 /// `router run --inline`: the routing loop in this process.
 fn inline_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8 {
     let log = router::log::Log::start();
-    let po = match router::postoffice::Postoffice::open(&c.postoffice) {
-        Ok(po) => po,
-        Err(e) => {
-            eprintln!("router run: {e}");
-            return exit::TEMPFAIL;
-        }
-    };
-    let s = match router::runner::Settings::from_config(c) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("router run: {e}");
-            return exit::CONFIG;
+    let (po, s) = match router::worker::open(c) {
+        Ok(x) => x,
+        Err((code, why)) => {
+            eprintln!("router run: {why}");
+            return code;
         }
     };
     let mut arena = s.processor.arena();
-    let mut backoff_ms = 100u64;
+    let mut backoff = router::worker::Backoff::default();
     loop {
-        if let Err(e) = router::reaper::reap_public(&po, public_max_age) {
-            log.line(format_args!("reaping public/: {e}"));
-        }
-        let mut report = |ev: router::runner::Event<'_>| {
-            if let router::runner::Event::Done(r) = ev {
-                log.message(r);
-            }
-        };
-        match router::runner::run_once(&po, &s, &mut arena, &mut report, &|| false) {
+        let pass = router::worker::pass(
+            &po,
+            &s,
+            &mut arena,
+            &log,
+            public_max_age,
+            &mut router::runner::quiet,
+            &|| false,
+        );
+        match pass {
             Ok(pass) => {
-                for n in &pass.not_files {
-                    log.line(format_args!("router/{n} is not a regular file; left alone"));
-                }
-                for n in &pass.bad_names {
-                    log.line(format_args!(
-                        "router/{} is not a message id; left alone",
-                        router::log::clean(n)
-                    ));
-                }
-                backoff_ms = 100;
+                backoff = router::worker::Backoff::default();
                 if once {
                     println!(
                         "routed {} parked {} dropped-log-lines {}",
@@ -501,16 +464,11 @@ fn inline_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
             Err(e) => {
-                let full = router::fs::is_disk_full(&e);
-                log.line(format_args!(
-                    "spool {}: {e}; backing off {backoff_ms} ms",
-                    if full { "full" } else { "I/O error" }
-                ));
+                let wait = backoff.spool_fault(&log, &e);
                 if once {
                     return exit::TEMPFAIL;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
-                backoff_ms = (backoff_ms * 2).min(30_000);
+                std::thread::sleep(wait);
             }
         }
     }
@@ -528,13 +486,9 @@ fn supervised_cmd(
 ) -> u8 {
     let log = router::log::Log::start();
     // Check everything a worker will need before starting any: the postoffice and the tables.
-    if let Err(e) = router::postoffice::Postoffice::open(&c.postoffice) {
-        eprintln!("router run: {e}");
-        return exit::TEMPFAIL;
-    }
-    if let Err(e) = router::runner::Settings::from_config(c) {
-        eprintln!("router run: {e}");
-        return exit::CONFIG;
+    if let Err((code, why)) = router::worker::open(c) {
+        eprintln!("router run: {why}");
+        return code;
     }
     let workers = if workers == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -588,18 +542,11 @@ fn worker_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
         return exit::OSERR;
     }
     let log = router::log::Log::start();
-    let po = match router::postoffice::Postoffice::open(&c.postoffice) {
-        Ok(po) => po,
-        Err(e) => {
-            log.line(format_args!("worker: {e}"));
-            return exit::TEMPFAIL;
-        }
-    };
-    let s = match router::runner::Settings::from_config(c) {
-        Ok(s) => s,
-        Err(e) => {
-            log.line(format_args!("worker: {e}"));
-            return exit::CONFIG;
+    let (po, s) = match router::worker::open(c) {
+        Ok(x) => x,
+        Err((code, why)) => {
+            log.line(format_args!("worker: {why}"));
+            return code;
         }
     };
     let args = router::worker::WorkerArgs {
@@ -612,12 +559,9 @@ fn worker_cmd(c: &router::config::Config, once: bool, public_max_age: u64) -> u8
 /// `router deferred ...`.
 fn deferred_cmd(c: &router::config::Config, action: DeferredCmd) -> u8 {
     use router::admin::{self, Done};
-    let po = match router::postoffice::Postoffice::open(&c.postoffice) {
+    let po = match open_po(&c.postoffice, "deferred") {
         Ok(po) => po,
-        Err(e) => {
-            eprintln!("router deferred: {e}");
-            return exit::TEMPFAIL;
-        }
+        Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
     let io_err = |e: std::io::Error| {
@@ -684,6 +628,14 @@ fn deferred_cmd(c: &router::config::Config, action: DeferredCmd) -> u8 {
             Err(e) => io_err(e),
         },
     }
+}
+
+/// Opens the postoffice for `router <cmd>`; a fault is said on stderr and is EX_TEMPFAIL.
+fn open_po(path: &std::path::Path, cmd: &str) -> Result<router::postoffice::Postoffice, u8> {
+    router::postoffice::Postoffice::open(path).map_err(|e| {
+        eprintln!("router {cmd}: {e}");
+        exit::TEMPFAIL
+    })
 }
 
 /// `router man DIR`: router.1 and one page per command (clap_mangen).

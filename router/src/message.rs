@@ -146,16 +146,6 @@ impl Processor {
                 None => by_channel.push((d.channel, vec![rcpt])),
             }
         }
-        for (ch, rcpts) in &by_channel {
-            if let Err(n) = envelope::output_fits(rcpts) {
-                let mut r = Reason::new(
-                    "output-line-too-long",
-                    format!("a {ch} recipient needs an envelope line of {n} bytes, over the limit of {}", envelope::ENVELOPE_LINE_BYTES_MAX),
-                );
-                r.limit = Some(envelope::ENVELOPE_LINE_BYTES_MAX);
-                return Err(r);
-            }
-        }
         let stripped;
         let copy: &[u8] = if headers.bcc.is_empty() {
             message
@@ -163,14 +153,23 @@ impl Processor {
             stripped = without(message, &headers.bcc);
             &stripped
         };
-        Ok(by_channel
+        by_channel
             .into_iter()
             .map(|(ch, rcpts)| {
                 let mut out = Vec::with_capacity(copy.len() + 64 * rcpts.len() + 128);
-                envelope::write_output(&mut out, id, &ch, &env, &rcpts, copy);
-                (ch, out)
+                match envelope::write_output(&mut out, id, &ch, &env, &rcpts, copy) {
+                    Ok(()) => Ok((ch, out)),
+                    Err(n) => {
+                        let mut r = Reason::new(
+                            "output-line-too-long",
+                            format!("a {ch} recipient needs an envelope line of {n} bytes, over the limit of {}", envelope::ENVELOPE_LINE_BYTES_MAX),
+                        );
+                        r.limit = Some(envelope::ENVELOPE_LINE_BYTES_MAX);
+                        Err(r)
+                    }
+                }
             })
-            .collect())
+            .collect()
     }
 
     /// Parses the header block and every address-bearing field. `base` is the message's

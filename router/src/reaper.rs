@@ -30,7 +30,7 @@ pub fn reap_public(po: &Postoffice, max_age_secs: u64) -> io::Result<Reaped> {
             r.locked += 1;
             continue;
         }
-        if fs::age_secs(&f)? < max_age_secs {
+        if fs::meta(&f)?.age_secs < max_age_secs as f64 {
             r.young += 1;
             continue;
         }

@@ -363,14 +363,6 @@ impl Expansion {
             .filter(|d| seen.insert((d.channel.clone(), d.address.to_ascii_lowercase())))
             .collect()
     }
-
-    pub fn len(&self) -> usize {
-        self.dests.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.dests.is_empty()
-    }
 }
 
 #[cfg(test)]

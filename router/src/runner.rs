@@ -49,9 +49,8 @@ impl Settings {
     }
 }
 
-/// Messages per batch (group commit). 64: the syncs are shared by 64 messages, and a batch
-/// holds at most 64 x max_message_bytes of output in memory at the defaults' worst case,
-/// which the memory limit is sized for (docs/router.md).
+/// Messages per batch (group commit): the syncs are shared by 64 messages. Memory does not
+/// grow with it: a batch holds one message's output bytes at a time (see `Plan::Route`).
 pub const DEFAULT_BATCH: usize = 64;
 
 /// What a pass tells its caller as it goes: the message it is on (for the time limit), and
@@ -87,9 +86,6 @@ pub struct Record {
 pub struct Pass {
     pub routed: usize,
     pub deferred: usize,
-    pub released: Vec<String>,
-    pub lost_races: usize,
-    pub recovered: recover::Recovered,
     pub bad_names: Vec<String>,
     /// Message names in router/ that are not regular files (a FIFO, a directory, a link).
     pub not_files: Vec<String>,
@@ -126,10 +122,8 @@ pub fn run_once(
     report: &mut dyn FnMut(Event<'_>),
     stop: &dyn Fn() -> bool,
 ) -> io::Result<Pass> {
-    let mut pass = Pass {
-        recovered: recover::recover_all(po)?,
-        ..Pass::default()
-    };
+    recover::recover_all(po)?;
+    let mut pass = Pass::default();
     loop {
         let names = fs::list(&po.router)?;
         let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
@@ -216,10 +210,7 @@ impl Cx<'_, '_> {
                     }
                     continue;
                 }
-                Claim::Lost | Claim::Conflict => {
-                    self.pass.lost_races += 1;
-                    continue;
-                }
+                Claim::Lost | Claim::Conflict => continue,
             };
             let made = if may_have_counter {
                 attempts::count(po, id)?
@@ -242,8 +233,8 @@ impl Cx<'_, '_> {
                 from: String::new(),
                 rcpts: Vec::new(),
                 channels: Vec::new(),
-                size: fs::file_len(&c.file).unwrap_or(0),
-                delay: fs::age_secs_f64(&c.file).unwrap_or(0.0),
+                size: c.meta.len,
+                delay: c.meta.age_secs,
                 parked: None,
                 header_faults: Vec::new(),
             };
@@ -276,14 +267,10 @@ impl Cx<'_, '_> {
                 Ok(())
             }
             Err(e) => {
-                // Release what is not committed; leave the rest for recovery.
-                for w in &batch {
-                    if !w.committed {
-                        let id = &w.claimed.id;
-                        if release(po, w).is_ok() {
-                            self.pass.released.push(id.clone());
-                        }
-                    }
+                // Release what is not committed; leave the rest for recovery (which also
+                // finishes a release that fails here).
+                for w in batch.iter().filter(|w| !w.committed) {
+                    let _ = release(po, w);
                 }
                 Err(e)
             }

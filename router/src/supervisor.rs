@@ -89,6 +89,8 @@ struct Slot {
     stdin: Option<ChildStdin>,
     gen: u64,
     busy: Option<(String, Instant)>,
+    /// The worker has been sent SIGKILL for the time limit (it is killed once).
+    killed: bool,
     /// Since when the worker has been committing a batch, and whether that was logged as slow.
     committing: Option<(Instant, bool)>,
     idle: bool,
@@ -180,76 +182,9 @@ pub fn run(
                 )),
             }
         }
-        // Reap the dead.
-        for (i, s) in slots.iter_mut().enumerate() {
-            let Some(child) = s.child.as_mut() else {
-                continue;
-            };
-            if !s.eof {
-                continue;
-            }
-            let Ok(Some(status)) = child.try_wait() else {
-                continue;
-            };
-            let pid = child.id();
-            s.child = None;
-            s.stdin = None;
-            let on = s.busy.take().map(|(id, _)| id);
-            s.idle = false;
-            match status.code() {
-                Some(0) => {
-                    s.done = args.once;
-                    if s.restart_at.is_none() && !args.once {
-                        s.restart_at = Some(now);
-                    }
-                }
-                Some(c) if c == i32::from(exit::TEMPFAIL) && args.once => {
-                    s.done = true;
-                    sum.spool_fault = true;
-                }
-                _ => {
-                    s.failures += 1;
-                    sum.restarts += 1;
-                    let wait = backoff(s.failures);
-                    log.line(format_args!(
-                        "supervisor: worker {i} (pid {pid}) {}{}; restarting in {} ms",
-                        describe(&status),
-                        on.map(|id| format!(" while routing {id}"))
-                            .unwrap_or_default(),
-                        wait.as_millis()
-                    ));
-                    s.restart_at = Some(now + wait);
-                }
-            }
-        }
-        // The time limit.
-        for (i, s) in slots.iter_mut().enumerate() {
-            if let (Some((id, since)), Some(child)) = (&s.busy, s.child.as_mut()) {
-                if now.duration_since(*since) > args.time_limit {
-                    log.line(format_args!(
-                        "supervisor: worker {i} (pid {}) killed: message {id} over message_time_limit ({:?})",
-                        child.id(),
-                        args.time_limit
-                    ));
-                    let _ = child.kill();
-                    sum.time_kills += 1;
-                    s.busy = Some((id.clone(), now + Duration::from_secs(3600)));
-                }
-            }
-        }
-        // A batch's commit is the disk's work, not a message's: it is never killed for time
-        // (that would count attempts against innocent messages), but a slow one is reported.
-        for (i, s) in slots.iter_mut().enumerate() {
-            if let Some((since, false)) = s.committing {
-                if now.duration_since(since) > args.time_limit {
-                    log.line(format_args!(
-                        "supervisor: worker {i} has been committing a batch for over {:?}: the disk is slow or hung",
-                        args.time_limit
-                    ));
-                    s.committing = Some((since, true));
-                }
-            }
-        }
+        reap(&mut slots, args.once, now, log, &mut sum);
+        enforce_time_limit(&mut slots, args.time_limit, log, &mut sum);
+        report_slow_commits(&mut slots, args.time_limit, log);
         // Drain: done when every worker is gone; past the deadline, kill what is left.
         if let Some(deadline) = draining {
             if slots.iter().all(|s| s.child.is_none()) {
@@ -295,6 +230,92 @@ pub fn run(
         exit::OK
     };
     (code, sum)
+}
+
+/// Reaps the workers that have exited (only once their stdout is closed, so the message a
+/// worker was on is known), deciding for each slot whether and when to start another.
+fn reap(slots: &mut [Slot], once: bool, now: Instant, log: &Log, sum: &mut Summary) {
+    for (i, s) in slots.iter_mut().enumerate() {
+        let Some(child) = s.child.as_mut().filter(|_| s.eof) else {
+            continue;
+        };
+        let Ok(Some(status)) = child.try_wait() else {
+            continue;
+        };
+        let pid = child.id();
+        s.child = None;
+        s.stdin = None;
+        let on = s.busy.take().map(|(id, _)| id);
+        s.idle = false;
+        match status.code() {
+            Some(0) => {
+                s.done = once;
+                if s.restart_at.is_none() && !once {
+                    s.restart_at = Some(now);
+                }
+            }
+            Some(c) if c == i32::from(exit::TEMPFAIL) && once => {
+                s.done = true;
+                sum.spool_fault = true;
+            }
+            _ => {
+                sum.restarts += 1;
+                let wait = s.failed(now);
+                log.line(format_args!(
+                    "supervisor: worker {i} (pid {pid}) {}{}; restarting in {} ms",
+                    describe(&status),
+                    on.map(|id| format!(" while routing {id}"))
+                        .unwrap_or_default(),
+                    wait.as_millis()
+                ));
+            }
+        }
+    }
+}
+
+/// Kills (once) every worker busy on one message for longer than the limit.
+fn enforce_time_limit(slots: &mut [Slot], limit: Duration, log: &Log, sum: &mut Summary) {
+    for (i, s) in slots.iter_mut().enumerate() {
+        let (Some((id, since)), Some(child)) = (&s.busy, s.child.as_mut()) else {
+            continue;
+        };
+        if s.killed || since.elapsed() <= limit {
+            continue;
+        }
+        log.line(format_args!(
+            "supervisor: worker {i} (pid {}) killed: message {id} over message_time_limit ({limit:?})",
+            child.id()
+        ));
+        let _ = child.kill();
+        sum.time_kills += 1;
+        s.killed = true;
+    }
+}
+
+/// A batch's commit is the disk's work, not a message's: it is never killed for time (that
+/// would count attempts against innocent messages), but a slow one is reported, once.
+fn report_slow_commits(slots: &mut [Slot], limit: Duration, log: &Log) {
+    for (i, s) in slots.iter_mut().enumerate() {
+        if let Some((since, false)) = s.committing {
+            if since.elapsed() > limit {
+                log.line(format_args!(
+                    "supervisor: worker {i} has been committing a batch for over {limit:?}: the disk is slow or hung"
+                ));
+                s.committing = Some((since, true));
+            }
+        }
+    }
+}
+
+impl Slot {
+    /// Counts a failure of this slot and schedules its restart after the back-off; returns
+    /// the wait.
+    fn failed(&mut self, now: Instant) -> Duration {
+        self.failures += 1;
+        let wait = backoff(self.failures);
+        self.restart_at = Some(now + wait);
+        wait
+    }
 }
 
 /// A worker's line. Counters are taken from any worker of the slot, current or past (its
@@ -377,6 +398,7 @@ fn spawn(
     s.restart_at = None;
     s.gen += 1;
     s.busy = None;
+    s.killed = false;
     s.committing = None;
     s.idle = false;
     s.eof = false;
@@ -391,13 +413,11 @@ fn spawn(
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            s.failures += 1;
-            let wait = backoff(s.failures);
+            let wait = s.failed(Instant::now());
             log.line(format_args!(
                 "supervisor: cannot start worker {i}: {e}; retrying in {} ms",
                 wait.as_millis()
             ));
-            s.restart_at = Some(Instant::now() + wait);
             return;
         }
     };

@@ -25,6 +25,7 @@ use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::config::Config;
 use crate::exit;
 use crate::log::Log;
 use crate::postoffice::Postoffice;
@@ -50,47 +51,35 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
     let mut out = std::io::stdout().lock();
     let mut stdin = std::io::stdin().lock();
     let mut code = exit::OK;
-    let mut backoff_ms = 100u64;
+    let mut backoff = Backoff::default();
     loop {
-        if let Err(e) = crate::reaper::reap_public(po, args.public_max_age) {
-            log.line(format_args!("reaping public/: {e}"));
-        }
         let mut report = |ev: Event<'_>| {
             let _ = match ev {
                 Event::Busy(id) => writeln!(out, "busy {id}"),
                 Event::Committing => writeln!(out, "commit"),
-                Event::Done(r) => {
-                    log.message(r);
-                    Ok(())
-                }
+                Event::Done(_) => Ok(()),
             };
             let _ = out.flush();
         };
         let stopping = || stop.load(Ordering::Relaxed);
-        match runner::run_once(po, s, &mut arena, &mut report, &stopping) {
-            Ok(pass) => {
-                for n in &pass.not_files {
-                    log.line(format_args!("router/{n} is not a regular file; left alone"));
-                }
-                for n in &pass.bad_names {
-                    log.line(format_args!(
-                        "router/{} is not a message id; left alone",
-                        crate::log::clean(n)
-                    ));
-                }
-                let _ = writeln!(out, "done {} {}", pass.routed, pass.deferred);
-                backoff_ms = 100;
+        match pass(
+            po,
+            s,
+            &mut arena,
+            log,
+            args.public_max_age,
+            &mut report,
+            &stopping,
+        ) {
+            Ok(p) => {
+                let _ = writeln!(out, "done {} {}", p.routed, p.deferred);
+                backoff = Backoff::default();
             }
             Err(e) => {
-                let full = crate::fs::is_disk_full(&e);
-                log.line(format_args!(
-                    "spool {}: {e}; backing off {backoff_ms} ms",
-                    if full { "full" } else { "I/O error" }
-                ));
+                let wait = backoff.spool_fault(log, &e);
                 code = exit::TEMPFAIL;
                 if !args.once {
-                    std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
-                    backoff_ms = (backoff_ms * 2).min(30_000);
+                    std::thread::sleep(wait);
                 }
             }
         }
@@ -110,6 +99,76 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> u8 {
     let _ = writeln!(out, "dropped {}", log.dropped());
     let _ = out.flush();
     code
+}
+
+/// What a routing process needs before its first pass: the postoffice opened and checked,
+/// the configuration's tables loaded. `Err` has the exit code and why.
+pub fn open(c: &Config) -> Result<(Postoffice, Settings), (u8, String)> {
+    let po = Postoffice::open(&c.postoffice).map_err(|e| (exit::TEMPFAIL, e.to_string()))?;
+    let s = Settings::from_config(c).map_err(|e| (exit::CONFIG, e.to_string()))?;
+    Ok((po, s))
+}
+
+/// One pass as a routing process (a worker, or `run --inline`) runs it: abandoned
+/// submissions reaped, everything in router/ routed, each message's line logged, every name
+/// left alone reported. Other events go to `report`.
+pub fn pass(
+    po: &Postoffice,
+    s: &Settings,
+    arena: &mut mailaddr::Arena,
+    log: &Log,
+    public_max_age: u64,
+    report: &mut dyn FnMut(Event<'_>),
+    stop: &dyn Fn() -> bool,
+) -> std::io::Result<runner::Pass> {
+    if let Err(e) = crate::reaper::reap_public(po, public_max_age) {
+        log.line(format_args!("reaping public/: {e}"));
+    }
+    let mut events = |ev: Event<'_>| {
+        if let Event::Done(r) = ev {
+            log.message(r);
+        }
+        report(ev);
+    };
+    let pass = runner::run_once(po, s, arena, &mut events, stop)?;
+    for n in &pass.not_files {
+        log.line(format_args!("router/{n} is not a regular file; left alone"));
+    }
+    for n in &pass.bad_names {
+        log.line(format_args!(
+            "router/{} is not a message id; left alone",
+            crate::log::clean(n)
+        ));
+    }
+    Ok(pass)
+}
+
+/// The wait after a spool fault (disk full, I/O error): 100 ms, doubling to 30 s; a
+/// successful pass starts it again (`Backoff::default()`).
+pub struct Backoff(std::time::Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(std::time::Duration::from_millis(100))
+    }
+}
+
+impl Backoff {
+    /// Logs the fault with the wait it calls for, and doubles the next wait.
+    pub fn spool_fault(&mut self, log: &Log, e: &std::io::Error) -> std::time::Duration {
+        let wait = self.0;
+        log.line(format_args!(
+            "spool {}: {e}; backing off {} ms",
+            if crate::fs::is_disk_full(e) {
+                "full"
+            } else {
+                "I/O error"
+            },
+            wait.as_millis()
+        ));
+        self.0 = (wait * 2).min(std::time::Duration::from_secs(30));
+        wait
+    }
 }
 
 /// Sets `RLIMIT_AS` (soft and hard: the worker cannot raise it again). Call it before any

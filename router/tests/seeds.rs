@@ -30,16 +30,7 @@ fn seed_000_two_routers_race_for_one_file() {
             put(&po, &id, &msg(i));
             originals.insert(id, msg(i));
         }
-        let spawn = || {
-            Command::new(BIN)
-                .arg("-p")
-                .arg(&po.root)
-                .args(RUN)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
+        let spawn = || command(&po, RUN).spawn().unwrap();
         let (a, b) = (spawn(), spawn());
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         assert!(a.status.success() && b.status.success());

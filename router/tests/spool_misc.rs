@@ -54,14 +54,7 @@ fn names_that_are_not_ids_are_reported_and_left_alone() {
         .unwrap();
     }
     put(&po, "good", b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
-    let out = Command::new(BIN)
-        .arg("-p")
-        .arg(&po.root)
-        .args(RUN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = command(&po, RUN).output().unwrap();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     for bad in [".hidden", "has space", "x.reason", "semi;colon"] {
@@ -338,14 +331,7 @@ fn odd_files_under_message_names_are_left_alone() {
         "m1",
         b"from <a@b.c>\nto <d@local.test>\nenv-end\n\nx\n",
     );
-    let mut child = Command::new(BIN)
-        .arg("-p")
-        .arg(&po.root)
-        .args(RUN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command(&po, RUN).spawn().unwrap();
     let t = std::time::Instant::now();
     let st = loop {
         if let Some(st) = child.try_wait().unwrap() {

@@ -34,15 +34,23 @@ pub fn put(po: &Po, id: &str, bytes: &[u8]) {
     std::fs::write(po.root.join("router").join(id), bytes).expect("put");
 }
 
-pub fn router(po: &Po, args: &[&str], env: &[(&str, String)]) -> ExitStatus {
+/// The router binary on `po` with `args`: no planned fault inherited, stdout discarded,
+/// stderr captured (a caller may set either again).
+pub fn command(po: &Po, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.arg("-p")
         .arg(&po.root)
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c.env_remove("ROUTER_FAULT")
+        .stderr(Stdio::piped())
+        .env_remove("ROUTER_FAULT")
         .env_remove("ROUTER_FAULT_TRACE");
+    c
+}
+
+pub fn router(po: &Po, args: &[&str], env: &[(&str, String)]) -> ExitStatus {
+    let mut c = command(po, args);
+    c.stderr(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
     }
