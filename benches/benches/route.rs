@@ -3,7 +3,7 @@
 //! `Processor::process`, what a worker runs per message between reading the file and
 //! staging the outputs. No file system.
 //!
-//! Inputs are the demo's messages (`router::demo::corpus_messages`): "valid" is
+//! Inputs are the demo's messages (`router::corpus::corpus_messages`): "valid" is
 //! corpus/messages and corpus/valid (62 messages, most routed, a few parked by rule),
 //! "malformed" is corpus/malformed (42 hostile messages, most parked). For scale, the same
 //! messages' header blocks parsed by mail-parser 0.11 (`parse_headers`, no routing, no output)
@@ -16,14 +16,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use router::demo::{corpus_config, corpus_messages, Class};
-use router::message::{Outcome, Processor};
+use router::core::message::{Outcome, Processor};
+use router::corpus::{corpus_config, corpus_messages, Class};
 
 fn bench(c: &mut Criterion) {
     let corpus = benches::corpus_dir();
     let tables = tempfile::tempdir().expect("tempdir");
     let config = corpus_config(&corpus, tables.path()).expect("corpus tables");
-    let p = Processor::from_config(&config).expect("tables load");
+    let p = Processor::from_config(&config, &router::process::tables::Files).expect("tables load");
     let all = corpus_messages(&corpus).expect("corpus");
     for (name, pick) in [
         ("route/valid", &[Class::Rules, Class::Valid][..]),

@@ -5,7 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use router::envelope::{self, Rcpt, ENVELOPE_BYTES_MAX, ENVELOPE_LINE_BYTES_MAX, RECIPIENTS_MAX};
+use router::core::envelope::{self, Rcpt};
+use router::limits::{
+    ENVELOPE_BYTES_MAX, ENVELOPE_LINE_BYTES_MAX, ENVELOPE_RECIPIENTS_MAX as RECIPIENTS_MAX,
+};
 
 fuzz_target!(|data: &[u8]| {
     let env = match envelope::parse(data) {

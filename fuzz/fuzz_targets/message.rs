@@ -13,15 +13,15 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use router::message::{Outcome, Processor};
+use router::core::message::{Outcome, Processor};
 
 fn processor() -> &'static Processor {
     static P: OnceLock<(tempfile::TempDir, Processor)> = OnceLock::new();
     &P.get_or_init(|| {
         let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
         let dir = tempfile::tempdir().expect("tempdir");
-        let c = router::demo::corpus_config(&corpus, dir.path()).expect("corpus tables");
-        let p = Processor::from_config(&c).expect("tables");
+        let c = router::corpus::corpus_config(&corpus, dir.path()).expect("corpus tables");
+        let p = Processor::from_config(&c, &router::process::tables::Files).expect("tables");
         (dir, p)
     })
     .1
@@ -42,30 +42,32 @@ fuzz_target!(|data: &[u8]| {
             (Outcome::Route(a), Outcome::Route(b)) => {
                 assert_eq!(a, b, "arena reuse changed the outputs")
             }
-            (Outcome::Park(a), Outcome::Park(b)) => assert_eq!(a.kind, b.kind),
+            (Outcome::Park(a), Outcome::Park(b)) => assert_eq!(a, b),
             _ => panic!("arena reuse changed the outcome"),
         }
         match first.outcome {
             Outcome::Park(r) => {
+                let code = r.code();
                 assert!(
-                    !r.kind.is_empty()
-                        && r.kind
+                    !code.is_empty()
+                        && code
                             .bytes()
                             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
-                    "{:?}",
-                    r.kind
+                    "{code:?}"
                 );
-                if let Some(o) = r.offset {
+                if let Some(o) = r.offset() {
                     assert!(o <= data.len(), "offset {o} past {}", data.len());
                 }
             }
             Outcome::Route(outputs) => {
-                let env = router::envelope::parse(data).expect("routed, so the envelope parsed");
+                let env =
+                    router::core::envelope::parse(data).expect("routed, so the envelope parsed");
                 let message = &data[env.message_offset..];
                 assert!(!outputs.is_empty());
                 for (ch, out) in &outputs {
                     assert!(CHANNELS.contains(&ch.as_str()), "unknown channel {ch}");
-                    let again = router::envelope::parse(out).expect("output reads as an envelope");
+                    let again =
+                        router::core::envelope::parse(out).expect("output reads as an envelope");
                     assert_eq!(again.from, env.from);
                     let copy = &out[again.message_offset..];
                     if copy != message {

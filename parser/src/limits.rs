@@ -83,21 +83,45 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Checks the relations the parser relies on between limits: for the defaults when the
+    /// crate compiles, and for limits a program reads from its configuration. `Err` names the
+    /// relation that does not hold.
+    pub const fn check(&self) -> Result<(), &'static str> {
+        // Every address is at least one token.
+        if self.addresses_max > self.tokens_max {
+            return Err("addresses_max must not be over tokens_max (every address is a token)");
+        }
+        // A field is part of a header block; a line is part of a header block.
+        if self.input_bytes_max > self.header_bytes_max {
+            return Err("input_bytes_max must not be over header_bytes_max (a field is part of the header block)");
+        }
+        if self.line_bytes_max > self.header_bytes_max {
+            return Err("line_bytes_max must not be over header_bytes_max (a line is part of the header block)");
+        }
+        // The longest legal address fits in one field.
+        if self.local_part_bytes_max + 1 + self.domain_bytes_max + 2 > self.input_bytes_max {
+            return Err(
+                "input_bytes_max must hold the longest address (local part, @, domain, <>)",
+            );
+        }
+        // The arena can hold a full field several times over (copies, decoding, the output).
+        if self.arena_bytes_max < 8 * self.input_bytes_max {
+            return Err("arena_bytes_max must be at least 8 times input_bytes_max");
+        }
+        // The depth counter can never overflow; a depth of 0 would refuse every group.
+        if self.depth_max == 0 || self.depth_max >= u32::MAX / 2 {
+            return Err("depth_max must be between 1 and 2^31");
+        }
+        if self.tokens_max == 0 || self.addresses_max == 0 || self.fields_max == 0 {
+            return Err("tokens_max, addresses_max and fields_max must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 // Relations between the defaults, checked when the crate compiles.
-const _: () = {
-    let l = Limits::DEFAULT;
-    // Every address is at least one token.
-    assert!(l.addresses_max <= l.tokens_max);
-    // A field is part of a header block; a line is part of a header block.
-    assert!(l.input_bytes_max <= l.header_bytes_max);
-    assert!(l.line_bytes_max <= l.header_bytes_max);
-    // The longest legal address fits in one field.
-    assert!(l.local_part_bytes_max + 1 + l.domain_bytes_max + 2 <= l.input_bytes_max);
-    // The arena can hold a full field several times over (copies, decoding, the output array).
-    assert!(l.arena_bytes_max >= 8 * l.input_bytes_max);
-    // The depth counter can never overflow.
-    assert!(l.depth_max < u32::MAX / 2);
-};
+const _: () = assert!(Limits::DEFAULT.check().is_ok());
 
 /// Limits plus the named relaxations of the grammar. Each `allow_*` flag accepts something RFC
 /// 5322 forbids but real mail carries; none of them changes what an address *means*.

@@ -31,23 +31,29 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Attempts before a message that keeps killing its router is parked. Default 3.
-    pub max_attempts: u64,
+    #[serde(rename = "max_attempts")]
+    pub attempts_max: u64,
     /// Wall-clock limit for one message in a worker. Default 30 s.
     #[serde(with = "duration")]
-    pub message_time_limit: Duration,
+    #[serde(rename = "message_time_limit")]
+    pub message_time_max: Duration,
     /// `RLIMIT_AS` of a worker. Default 512 MiB.
     #[serde(with = "size")]
-    pub worker_memory_limit: u64,
+    #[serde(rename = "worker_memory_limit")]
+    pub worker_memory_bytes_max: u64,
     /// The largest message routed; larger ones are parked (`message-too-large`).
     /// Default 10 240 000 bytes, Postfix's `message_size_limit`.
-    pub max_message_bytes: usize,
+    #[serde(rename = "max_message_bytes")]
+    pub message_bytes_max: usize,
     /// Unlocked files in public/ older than this are abandoned submissions. Default 1 h: far
     /// longer than any writer takes, and only unlocked files are touched at all.
     #[serde(with = "duration")]
-    pub public_max_age: Duration,
+    #[serde(rename = "public_max_age")]
+    pub public_age_max: Duration,
     /// A message with more `Received:` fields than this is parked (`hop-limit`): it is
     /// looping between mail systems. Default 50, Postfix's `hopcount_limit`.
-    pub max_hops: usize,
+    #[serde(rename = "max_hops")]
+    pub hops_max: usize,
     /// `[limits.parser]`: the parser's caps (SPEC section 4), per address field and header
     /// block; the defaults are the parser's documented ones (docs/parser.md says why each).
     pub parser: mailaddr::Limits,
@@ -79,10 +85,12 @@ pub struct RoutingConfig {
     /// Next hop for every non-local recipient, e.g. `[relay.example.net]:25`; empty: the domain.
     pub relay_host: String,
     /// The longest alias chain (`a: b`, `b: c`, ...). Default 10, sendmail's MAXRCRSN.
-    pub alias_max_depth: usize,
+    #[serde(rename = "alias_max_depth")]
+    pub alias_depth_max: usize,
     /// The most destinations one message may expand to, duplicates included (each is
     /// work and memory). Default 1000; over it the message is parked (`too-many-recipients`).
-    pub alias_max_fanout: usize,
+    #[serde(rename = "alias_max_fanout")]
+    pub alias_fanout_max: usize,
     /// `"pass"` (default) or `"defer"`: a syntax error in a field the router does not need.
     pub header_errors: HeaderErrors,
 }
@@ -101,12 +109,12 @@ impl Default for Config {
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            max_attempts: 3,
-            message_time_limit: Duration::from_secs(30),
-            worker_memory_limit: 512 << 20,
-            max_message_bytes: 10_240_000,
-            public_max_age: Duration::from_secs(3600),
-            max_hops: 50,
+            attempts_max: 3,
+            message_time_max: Duration::from_secs(30),
+            worker_memory_bytes_max: 512 << 20,
+            message_bytes_max: 10_240_000,
+            public_age_max: Duration::from_secs(3600),
+            hops_max: 50,
             parser: mailaddr::Limits::DEFAULT,
         }
     }
@@ -120,8 +128,8 @@ impl Default for RoutingConfig {
             transport: PathBuf::new(),
             default_channel: "smtp".into(),
             relay_host: String::new(),
-            alias_max_depth: 10,
-            alias_max_fanout: 1000,
+            alias_depth_max: 10,
+            alias_fanout_max: 1000,
             header_errors: HeaderErrors::Pass,
         }
     }
@@ -163,34 +171,37 @@ impl Config {
                 message,
             })
         };
-        if self.limits.max_attempts == 0 {
+        if self.limits.attempts_max == 0 {
             return bad("limits.max_attempts must be at least 1".into());
         }
-        if !crate::postoffice::is_channel(&self.routing.default_channel) {
+        if !crate::names::is_channel(&self.routing.default_channel) {
             return bad(format!("routing.default_channel {:?} is not a channel name (lower-case letters, digits, - and _)", self.routing.default_channel));
         }
-        if self.routing.relay_host.len() > crate::transport::NEXTHOP_BYTES_MAX {
+        if self.routing.relay_host.len() > crate::limits::NEXTHOP_BYTES_MAX {
             return bad(format!(
                 "routing.relay_host is over {} bytes",
-                crate::transport::NEXTHOP_BYTES_MAX
+                crate::limits::NEXTHOP_BYTES_MAX
             ));
         }
-        if self.routing.alias_max_depth == 0 || self.routing.alias_max_fanout == 0 {
+        if self.routing.alias_depth_max == 0 || self.routing.alias_fanout_max == 0 {
             return bad(
                 "routing.alias_max_depth and routing.alias_max_fanout must be at least 1".into(),
             );
         }
-        if self.limits.worker_memory_limit < 32 << 20 {
+        if self.limits.worker_memory_bytes_max < 32 << 20 {
             return bad(format!(
                 "limits.worker_memory_limit {} is under 32MiB: a worker could not start",
-                self.limits.worker_memory_limit
+                self.limits.worker_memory_bytes_max
             ));
         }
+        if let Err(why) = self.limits.parser.check() {
+            return bad(format!("limits.parser: {why}"));
+        }
         let arena = self.limits.parser.arena_bytes_max as u64;
-        if arena.saturating_mul(2) > self.limits.worker_memory_limit {
+        if arena.saturating_mul(2) > self.limits.worker_memory_bytes_max {
             return bad(format!("limits.parser.arena_bytes_max ({arena}) must be under half of limits.worker_memory_limit"));
         }
-        if self.limits.message_time_limit.is_zero() {
+        if self.limits.message_time_max.is_zero() {
             return bad("limits.message_time_limit must not be zero".into());
         }
         Ok(())
@@ -327,8 +338,8 @@ relay_host = ""
     #[test]
     fn values_are_checked() {
         let c = Config::parse("[limits]\nmessage_time_limit = \"2m\"\nworker_memory_limit = \"64MiB\"\n[routing]\nlocal_domains = [\"example.org\"]\n", Path::new("r")).unwrap();
-        assert_eq!(c.limits.message_time_limit, Duration::from_secs(120));
-        assert_eq!(c.limits.worker_memory_limit, 64 << 20);
+        assert_eq!(c.limits.message_time_max, Duration::from_secs(120));
+        assert_eq!(c.limits.worker_memory_bytes_max, 64 << 20);
         assert_eq!(c.routing.local_domains, vec!["example.org"]);
         for bad in [
             "[limits]\nmessage_time_limit = \"soon\"\n",
@@ -337,6 +348,7 @@ relay_host = ""
             "[routing]\nheader_errors = \"ignore\"\n",
             "[limits.parser]\ndepht_max = 3\n",
             "[limits]\nmax_attempts = 0\n",
+            "[limits.parser]\ninput_bytes_max = 200000\n",
             "[routing]\ndefault_channel = \"Bad Channel\"\n",
             "workers = -1\n",
         ] {

@@ -338,7 +338,7 @@ fn a_memory_bomb_kills_only_its_worker_and_is_parked_across_a_full_restart() {
     let r = std::fs::read_to_string(po.root.join("deferred/bomb.reason")).unwrap();
     assert_eq!(
         (field(&r, "Reason"), field(&r, "Limit")),
-        (Some("too-many-recipients"), Some("1000"))
+        (Some("too-many-destinations"), Some("1000"))
     );
     assert_eq!(summary(&out)["worker-restarts"], 0);
     std::fs::remove_file(po.root.join("deferred/bomb.reason")).unwrap();
@@ -649,7 +649,7 @@ fn a_slow_commit_is_reported_not_killed() {
     c.arg("-c")
         .arg(&cfg)
         .args(["run", "--once", "--workers", "1"])
-        .env("ROUTER_FAULT", "stop@batch.sync.staged");
+        .env("ROUTER_FAULT", "stop@S2");
     let mut run = spawn_logged(&mut c);
     run.wait_for("has been committing a batch for over 1s", 20);
     // Wake the worker: the supervisor's child that is stopped.

@@ -83,7 +83,7 @@ fn seed_001_writer_stopped_mid_file_survives_every_cleanup() {
         .arg("-p")
         .arg(&po.root)
         .args(["submit", "-f", "a@example.org", "b@example.net"])
-        .env("ROUTER_FAULT", "stop@submit.write")
+        .env("ROUTER_FAULT", "stop@P2.write")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -148,7 +148,7 @@ fn seed_002_crash_between_fan_out_outputs_and_inside_recovery() {
     let st = router(
         &po,
         RUN,
-        &[("ROUTER_FAULT", "crash-after@commit.publish".into())],
+        &[("ROUTER_FAULT", "crash-after@C5.publish".into())],
     );
     assert_eq!(st.signal(), Some(9));
     let snap = snapshot(&po);
@@ -164,7 +164,7 @@ fn seed_002_crash_between_fan_out_outputs_and_inside_recovery() {
     let st = router(
         &po,
         RUN,
-        &[("ROUTER_FAULT", "crash-after@commit.publish".into())],
+        &[("ROUTER_FAULT", "crash-after@C5.publish".into())],
     );
     assert_eq!(
         st.signal(),

@@ -105,7 +105,7 @@ fn real_full_tmpfs_router_keeps_running() {
     }
     let _m = Mount(mnt.clone());
     let root = mnt.join("po");
-    router::postoffice::Postoffice::init(&root).unwrap();
+    router::spool::Postoffice::init(&root).unwrap();
     // 12 messages of 10 KiB, each to two channels: the outputs need twice the space the inputs
     // take, and the inputs already take half the file system.
     let body = "x".repeat(10_000);

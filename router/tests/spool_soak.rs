@@ -77,7 +77,7 @@ fn eight_routers_twenty_thousand_messages_random_kills() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_0001);
     let po = new_po();
-    let handle = router::postoffice::Postoffice::open(&po.root).unwrap();
+    let handle = router::spool::Postoffice::open(&po.root).unwrap();
     let mut routers: Vec<Child> = (0..8).map(|_| start(&po)).collect();
     let mut rng = Rng(seed | 1);
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
@@ -98,7 +98,7 @@ fn eight_routers_twenty_thousand_messages_random_kills() {
                     String::new()
                 };
                 let m = format!("from <s@example.org>\nto <u{n}@example.net>\n{to_local}env-end\nSubject: {n}\n\nbody {n}\n");
-                let id = router::submit::publish(&handle, m.as_bytes()).expect("submit");
+                let id = router::spool::submit::publish(&handle, m.as_bytes()).expect("submit");
                 expected.insert(format!("smtp/{id}"), 1);
                 if n % 2 == 0 {
                     expected.insert(format!("local/{id}"), 1);

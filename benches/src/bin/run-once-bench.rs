@@ -5,7 +5,7 @@
 //! `cargo run --release -p benches --bin run-once-bench [DIR] [N] [WORKERS] [ROUNDS]`
 //!
 //! DIR (default: a fresh directory under target/) must be on the disk to measure; the
-//! messages cycle through the demo's corpus mix (`router::demo::corpus_messages`: 62 valid,
+//! messages cycle through the demo's corpus mix (`router::corpus::corpus_messages`: 62 valid,
 //! 42 hostile), each under its own id, with the corpus tables. The same postoffice is routed
 //! three ways, each from a fresh copy: the supervisor with WORKERS (default 2) workers, the
 //! supervisor with one worker, and `--inline` (one process, no supervisor), so the cost of
@@ -32,10 +32,10 @@ fn main() {
         "build the router first: cargo build --release -p router"
     );
     let corpus = benches::corpus_dir();
-    let msgs = router::demo::corpus_messages(&corpus).expect("corpus");
+    let msgs = router::corpus::corpus_messages(&corpus).expect("corpus");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut c = router::demo::corpus_config(&corpus, &dir).expect("tables");
+    let mut c = router::corpus::corpus_config(&corpus, &dir).expect("tables");
     let bytes: usize = (0..n).map(|i| msgs[i % msgs.len()].bytes.len()).sum();
     println!(
         "{n} messages ({:.1} MB, cycling {} corpus messages), dir {}",
@@ -84,13 +84,13 @@ fn run(
     dir: &Path,
     bin: &Path,
     c: &mut router::config::Config,
-    msgs: &[router::demo::CorpusMessage],
+    msgs: &[router::corpus::CorpusMessage],
     n: usize,
     extra: &[String],
 ) -> (f64, String) {
     let root = dir.join("po");
     let _ = std::fs::remove_dir_all(&root);
-    router::postoffice::Postoffice::init(&root).unwrap();
+    router::spool::Postoffice::init(&root).unwrap();
     for i in 0..n {
         std::fs::write(
             root.join("router").join(format!("m{i:06}")),
@@ -109,8 +109,11 @@ fn run(
     )
     .unwrap();
     // The setup's writes (and the last round's deletes) are flushed before the clock starts.
-    let po = router::postoffice::Postoffice::open(&root).unwrap();
-    router::fs::syncfs("bench.setup", &po.router).unwrap();
+    let po = router::spool::Postoffice::open(&root).unwrap();
+    {
+        use router::spool::seam::Step;
+        po.fs.syncfs(Step::S1, &po.router).unwrap();
+    }
     let t = Instant::now();
     let out = Command::new(bin)
         .arg("-c")

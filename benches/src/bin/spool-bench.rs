@@ -11,11 +11,30 @@
 //!
 //! Each is run ROUNDS times (default 3), alternating; the median of each is reported.
 
+use router::core::message::Outcome;
+use router::spool::batch::{Event, Route, Routed};
+use router::spool::seam::{Os, Seam, Step};
 use std::io::Write;
 use std::time::Instant;
 
 fn message(i: usize) -> Vec<u8> {
     format!("from <sender@example.org>\nto <rcpt{i}@example.net>\nenv-end\nFrom: Sender <sender@example.org>\nTo: <rcpt{i}@example.net>\nSubject: message {i}\n\n{}\n", "body line\n".repeat(100)).into_bytes()
+}
+
+/// The routing core as the batch's router, without a log (the log is not what is measured).
+struct Quiet<'a> {
+    arena: mailaddr::Arena,
+    processor: &'a router::core::message::Processor,
+}
+
+impl Route for Quiet<'_> {
+    fn route(&mut self, id: &str, bytes: &[u8]) -> Routed {
+        match self.processor.process(id, bytes, &mut self.arena).outcome {
+            Outcome::Route(o) => Routed::Outputs(o),
+            Outcome::Park(r) => Routed::Park(r),
+        }
+    }
+    fn event(&mut self, _: Event<'_>) {}
 }
 
 fn ceiling(dir: &std::path::Path, n: usize, out_len: usize) -> f64 {
@@ -26,8 +45,8 @@ fn ceiling(dir: &std::path::Path, n: usize, out_len: usize) -> f64 {
     std::fs::create_dir_all(&a).unwrap();
     std::fs::create_dir_all(&b).unwrap();
     let bytes = vec![b'x'; out_len];
-    let d = router::fs::Dir::open(&a).unwrap();
-    router::fs::syncfs("bench.setup", &d).unwrap();
+    let d = Os.open_root(&a).unwrap();
+    Os.syncfs(Step::S1, &d).unwrap();
     let t = Instant::now();
     for i in 0..n {
         let name = format!("m{i}");
@@ -46,20 +65,24 @@ fn ceiling(dir: &std::path::Path, n: usize, out_len: usize) -> f64 {
 fn routed(dir: &std::path::Path, n: usize, batch: usize) -> (f64, usize) {
     let root = dir.join("po");
     let _ = std::fs::remove_dir_all(&root);
-    router::postoffice::Postoffice::init(&root).unwrap();
+    router::spool::Postoffice::init(&root).unwrap();
     for i in 0..n {
         std::fs::write(root.join("router").join(format!("{:08}", i)), message(i)).unwrap();
     }
-    let po = router::postoffice::Postoffice::open(&root).unwrap();
+    let po = router::spool::Postoffice::open(&root).unwrap();
     // The setup's writes are flushed before the clock starts, or the first timed sync would
     // pay for them.
-    router::fs::syncfs("bench.setup", &po.router).unwrap();
-    let mut s = router::runner::Settings::from_config(&router::config::Config::default()).unwrap();
-    s.batch = batch;
-    let mut arena = s.processor.arena();
+    po.fs.syncfs(Step::S1, &po.router).unwrap();
+    let mut s =
+        router::process::pass::Settings::from_config(&router::config::Config::default()).unwrap();
+    s.batch.batch_messages_max = batch;
+    let mut route = Quiet {
+        arena: s.processor.arena(),
+        processor: &s.processor,
+    };
     let t = Instant::now();
-    let pass = router::runner::run_once(&po, &s, &mut arena, &mut router::runner::quiet, &|| false)
-        .unwrap();
+    let (pass, r) = router::spool::batch::pass(&po, &s.batch, &mut route, &|| false);
+    r.unwrap();
     let rate = n as f64 / t.elapsed().as_secs_f64();
     assert_eq!(pass.routed, n, "every message routed");
     let out_len = std::fs::metadata(root.join("queue/smtp/00000000"))
@@ -86,7 +109,7 @@ fn main() {
     let batch: usize = args
         .get(4)
         .and_then(|v| v.parse().ok())
-        .unwrap_or(router::runner::DEFAULT_BATCH);
+        .unwrap_or(router::limits::BATCH_MESSAGES_MAX);
     std::fs::create_dir_all(&dir).unwrap();
     let (mut c, mut r) = (Vec::new(), Vec::new());
     for _ in 0..rounds {

@@ -25,7 +25,7 @@ pub fn new_po() -> Po {
         .tempdir_in(base)
         .expect("tempdir");
     let root = tmp.path().join("po");
-    router::postoffice::Postoffice::init(&root).expect("init");
+    router::spool::Postoffice::init(&root).expect("init");
     Po { _tmp: tmp, root }
 }
 

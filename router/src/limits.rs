@@ -1,0 +1,109 @@
+//! The router's own limits: every number it will not go past, in one place (the parser's are
+//! `mailaddr::Limits`; those an administrator may change are in `router.toml`, see
+//! [`crate::config`]).
+//!
+//! Naming: units last (`envelope_line_bytes_max`, in constants `ENVELOPE_LINE_BYTES_MAX`). Each
+//! constant's doc says the number, why that number, and what happens when input crosses it.
+//! Relations between them are checked at compile time at the bottom of this file; relations
+//! with configured values by [`crate::config::Config::check`].
+
+/// Bytes in an envelope, up to and including `env-end`. 1 MiB: room for
+/// [`ENVELOPE_RECIPIENTS_MAX`] long addresses. Crossing it: the message is parked
+/// (`malformed-envelope`, "no env-end line within ...").
+pub const ENVELOPE_BYTES_MAX: usize = 1 << 20;
+
+/// Bytes in one envelope line, line end excluded. 4 KiB: an address is at most
+/// 64 + 1 + 255 bytes, and every line the router writes (a `rcpt`, an `error` reason) is built
+/// to fit (see the relations below). Crossing it on input: parked (`malformed-envelope`); on
+/// output: parked (`output-line-too-long`), never written unreadable.
+pub const ENVELOPE_LINE_BYTES_MAX: usize = 4096;
+
+/// `to` lines in one envelope. 10 000: a large list explosion still fits; more is an attack.
+/// Crossing it: parked (`too-many-recipients`).
+pub const ENVELOPE_RECIPIENTS_MAX: usize = 10_000;
+
+/// Bytes of a reason written on an `error` line. 512: a sentence, with room on an envelope
+/// line. Longer reasons are cut at a character boundary and end in `...`.
+pub const ERROR_REASON_BYTES_MAX: usize = 512;
+
+/// Bytes in a next hop (`[host]:port`), from the transport table or `relay_host`. 300: a domain
+/// is at most 255 bytes. Crossing it: the table or configuration is refused at load.
+pub const NEXTHOP_BYTES_MAX: usize = 300;
+
+/// Bytes in one alias name or member (an address, a command, a path). 1 KiB: each is written
+/// on one envelope line. Crossing it: the aliases table is refused at load.
+pub const ALIAS_ITEM_BYTES_MAX: usize = 1024;
+
+/// Bytes in an aliases file. 16 MiB: a million short aliases. Crossing it: refused at load.
+pub const ALIASES_FILE_BYTES_MAX: u64 = 16 << 20;
+
+/// Bytes in one `:include:` file. 4 MiB: a list of ~100 000 members. Crossing it: refused.
+pub const INCLUDE_FILE_BYTES_MAX: u64 = 4 << 20;
+
+/// Distinct `:include:` files in one aliases table. 1 000. Crossing it: refused at load.
+pub const INCLUDE_FILES_MAX: usize = 1000;
+
+/// Bytes in a transport table. 16 MiB. Crossing it: refused at load.
+pub const TRANSPORT_FILE_BYTES_MAX: u64 = 16 << 20;
+
+/// Bytes in a file name on the file systems the postoffice may live on (Linux `NAME_MAX`).
+pub const NAME_BYTES_MAX: usize = 255;
+
+/// Bytes in a channel name. 64: a word, not a sentence.
+pub const CHANNEL_BYTES_MAX: usize = 64;
+
+/// The longest suffix the spool adds to an id in `work/` or `deferred/`: `@<channel>`.
+/// (`#attempts` and `#plan.tmp` are 9 bytes, `.reason` 7.)
+pub const ID_SUFFIX_BYTES_MAX: usize = 1 + CHANNEL_BYTES_MAX;
+
+/// Bytes in a message id. 190: every name the spool derives from an id
+/// (`work/<id>@<channel>`, `work/<id>#attempts`, `deferred/<id>.reason`) then fits
+/// [`NAME_BYTES_MAX`] (with 200, a long id and a long channel made a staged name the kernel
+/// refused, and every pass failed). A longer name in `router/` is not an id: reported and
+/// left alone.
+pub const ID_BYTES_MAX: usize = NAME_BYTES_MAX - ID_SUFFIX_BYTES_MAX;
+
+/// Bytes of a parked message that `router deferred show` prints (its envelope and header
+/// block). 64 KiB: a screenful many times over; more is cut with a note.
+pub const SHOW_BYTES_MAX: usize = 64 << 10;
+
+/// Bytes of a reason file read back (by the admin commands). 64 KiB: a reason file is a few
+/// hundred bytes; a larger one is not the router's and is reported, not read.
+pub const REASON_FILE_BYTES_MAX: usize = 64 << 10;
+
+/// Bytes of a plan read back by recovery. 64 KiB: a plan names at most a few channels.
+pub const PLAN_BYTES_MAX: usize = 64 << 10;
+
+/// Messages per batch (group commit: the batch shares its syncs). 64: the syncs' cost is
+/// shared 64 ways; memory does not grow with it (a batch holds one message's output bytes
+/// at a time).
+pub const BATCH_MESSAGES_MAX: usize = 64;
+
+/// Log lines held in memory when the log's sink is slow. 4 096 lines of ~200 bytes: under
+/// 1 MiB. Past it lines are dropped and counted, never waited for (G4).
+pub const LOG_QUEUE_LINES_MAX: usize = 4096;
+
+/// Recipients listed in one log line (the rest are counted), so a line stays bounded.
+pub const LOG_RCPTS_PER_LINE_MAX: usize = 10;
+
+/// Bytes in one line a worker writes to its supervisor. A longer one is a bug: counted as
+/// malformed and dropped.
+pub const PROTOCOL_LINE_BYTES_MAX: usize = 512;
+
+// Relations that must hold between the constants above.
+const _: () = assert!(ENVELOPE_RECIPIENTS_MAX * 8 <= ENVELOPE_BYTES_MAX);
+// An `error` line: `error <address> <reason>`, the address itself at most one envelope-read
+// line (checked when written), the reason capped here.
+const _: () = assert!(ERROR_REASON_BYTES_MAX + 7 < ENVELOPE_LINE_BYTES_MAX);
+// `rcpt <nexthop> <address>`: the next hop and a member or address always fit.
+const _: () = assert!(NEXTHOP_BYTES_MAX + ALIAS_ITEM_BYTES_MAX + 8 < ENVELOPE_LINE_BYTES_MAX);
+// A `pipe`/`file` destination's next hop is the alias name, itself an item.
+const _: () = assert!(2 * ALIAS_ITEM_BYTES_MAX + 8 < ENVELOPE_LINE_BYTES_MAX);
+const _: () = assert!(ID_BYTES_MAX + ID_SUFFIX_BYTES_MAX <= NAME_BYTES_MAX);
+const _: () = assert!(ID_BYTES_MAX + "#attempts".len() <= NAME_BYTES_MAX);
+const _: () = assert!(ID_BYTES_MAX + "#plan.tmp".len() <= NAME_BYTES_MAX);
+const _: () = assert!(ID_BYTES_MAX + ".reason".len() <= NAME_BYTES_MAX);
+// An id fits on an `id` output line.
+const _: () = assert!(ID_BYTES_MAX + 3 < ENVELOPE_LINE_BYTES_MAX);
+// A worker's `busy <id>` line fits the protocol's line limit.
+const _: () = assert!(ID_BYTES_MAX + 5 < PROTOCOL_LINE_BYTES_MAX);

@@ -1,0 +1,171 @@
+//! One routing pass as a routing process runs it: the spool's pass ([`batch::pass`]) with the
+//! routing core plugged in as its [`Route`], each message's log line, and what the pass left
+//! alone reported. Used by workers and by `run --inline`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mailaddr::Arena;
+
+use super::log::Log;
+use super::tables::Files;
+use crate::config::Config;
+use crate::core::message::{Outcome, Processor};
+use crate::core::table::TableError;
+use crate::limits::BATCH_MESSAGES_MAX;
+use crate::reason::ParkReason;
+use crate::spool::batch::{self, Event, Fate, Route, Routed};
+use crate::spool::{self, Postoffice};
+
+/// What a routing process needs, built once from a configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub batch: batch::Settings,
+    /// The configuration's routing, parser options and header policy.
+    pub processor: Arc<Processor>,
+}
+
+impl Settings {
+    /// The settings of a configuration: loads its tables from their files.
+    pub fn from_config(c: &Config) -> Result<Settings, TableError> {
+        Ok(Settings {
+            batch: batch::Settings {
+                attempts_max: c.limits.attempts_max,
+                message_bytes_max: c.limits.message_bytes_max,
+                batch_messages_max: BATCH_MESSAGES_MAX,
+            },
+            processor: Arc::new(Processor::from_config(c, &Files)?),
+        })
+    }
+}
+
+/// One message's fate: what its log line says.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: String,
+    pub from: String,
+    pub rcpts: Vec<String>,
+    /// The channels it went to (empty when parked).
+    pub channels: Vec<String>,
+    pub size: u64,
+    /// Seconds since the message was published (its file's modification time).
+    pub delay: f64,
+    /// `None`: routed. `Some`: parked, with the reason.
+    pub parked: Option<ParkReason>,
+    pub header_faults: Vec<String>,
+}
+
+/// What routing said of a message, kept from routing until its batch commits.
+struct Note {
+    from: String,
+    rcpts: Vec<String>,
+    header_faults: Vec<String>,
+}
+
+/// The routing core as the spool's [`Route`]: routes in the process's one arena, logs each
+/// message once its batch is committed, passes every event on to `report`.
+struct Router<'a> {
+    processor: &'a Processor,
+    arena: &'a mut Arena,
+    log: &'a Log,
+    report: &'a mut dyn FnMut(Event<'_>),
+    notes: HashMap<String, Note>,
+}
+
+impl Route for Router<'_> {
+    fn route(&mut self, id: &str, bytes: &[u8]) -> Routed {
+        let p = self.processor.process(id, bytes, self.arena);
+        self.notes.insert(
+            id.into(),
+            Note {
+                from: p.from,
+                rcpts: p.rcpts,
+                header_faults: p.header_faults,
+            },
+        );
+        match p.outcome {
+            Outcome::Route(outputs) => Routed::Outputs(outputs),
+            Outcome::Park(r) => Routed::Park(r),
+        }
+    }
+
+    fn event(&mut self, ev: Event<'_>) {
+        if let Event::Done(d) = &ev {
+            // A message parked unread (attempts exhausted, too large) has no note.
+            let note = self.notes.remove(&d.id).unwrap_or(Note {
+                from: String::new(),
+                rcpts: Vec::new(),
+                header_faults: Vec::new(),
+            });
+            let (channels, parked) = match &d.fate {
+                Fate::Routed { channels } => (channels.clone(), None),
+                Fate::Parked(r) => (Vec::new(), Some(r.clone())),
+            };
+            self.log.message(&Record {
+                id: d.id.clone(),
+                from: note.from,
+                rcpts: note.rcpts,
+                channels,
+                size: d.size,
+                delay: d.delay,
+                parked,
+                header_faults: note.header_faults,
+            });
+        }
+        (self.report)(ev);
+    }
+}
+
+/// One pass: abandoned submissions reaped, everything in router/ routed, each message's
+/// line logged, every name left alone reported. Events go to `report`; `stop` is asked
+/// between batches. Returns what the pass did, and whether it ended on a spool fault.
+pub fn pass(
+    po: &Postoffice,
+    s: &Settings,
+    arena: &mut Arena,
+    log: &Log,
+    public_max_age: u64,
+    report: &mut dyn FnMut(Event<'_>),
+    stop: &dyn Fn() -> bool,
+) -> (batch::Pass, Result<(), spool::Error>) {
+    match spool::reaper::reap_public(po, public_max_age) {
+        Ok(r) => {
+            for n in &r.foreign {
+                log.line(format_args!(
+                    "public/{} is not a submission; left alone",
+                    super::log::clean(n)
+                ));
+            }
+        }
+        Err(e) => log.line(format_args!("reaping public/: {e}")),
+    }
+    let mut router = Router {
+        processor: &s.processor,
+        arena,
+        log,
+        report,
+        notes: HashMap::new(),
+    };
+    let (p, result) = batch::pass(po, &s.batch, &mut router, stop);
+    for n in &p.not_files {
+        log.line(format_args!(
+            "router/{} is not a regular file; left alone",
+            super::log::clean(n)
+        ));
+    }
+    for n in &p.bad_names {
+        log.line(format_args!(
+            "router/{} is not a message id; left alone",
+            super::log::clean(n)
+        ));
+    }
+    for n in &p.conflicts {
+        log.line(format_args!(
+            "router/{n}: work/{n} exists already (an id used twice); both left alone"
+        ));
+    }
+    for (id, what) in &p.anomalies {
+        log.line(format_args!("recovery: {id}: {what}; left alone"));
+    }
+    (p, result)
+}

@@ -1,0 +1,48 @@
+//! The durable attempt counter: `work/<id>#attempts` holds one byte per attempt.
+//!
+//! It is bumped (C2; durable with the batch's first sync, S1) before the message is parsed, so
+//! a message that kills its router is counted; it stays in work/ when the message is rolled
+//! back to router/, and it is removed only when the message is routed or parked (C6).
+//! Appending one byte cannot be torn, so the count is always the file's length. A disk fault
+//! takes the attempt back (A1): the fault was not the message's.
+
+use std::io;
+
+use super::layout::Postoffice;
+use super::seam::Step;
+use crate::names;
+
+/// The attempts made so far, without counting a new one.
+pub fn count(po: &Postoffice, id: &str) -> io::Result<u64> {
+    match po
+        .fs
+        .open_read(Step::C2Count, &po.work, &names::attempts(id))?
+    {
+        Some(f) => Ok(po.fs.meta(&f)?.len),
+        None => Ok(0),
+    }
+}
+
+/// Counts one more attempt. Returns the new count. Durable after the next sync.
+pub fn bump(po: &Postoffice, id: &str) -> io::Result<u64> {
+    let f = po
+        .fs
+        .open_append(Step::C2Bump, &po.work, &names::attempts(id))?;
+    po.fs.write_all(Step::C2BumpWrite, &f, b"x")?;
+    let n = po.fs.meta(&f)?.len;
+    assert!(n >= 1, "attempts file of {id} is empty after an append");
+    Ok(n)
+}
+
+/// Takes back the last attempt (the fault was the disk's, not the message's).
+pub fn unbump(po: &Postoffice, id: &str) -> io::Result<()> {
+    let name = names::attempts(id);
+    let f = po.fs.open_append(Step::A1Open, &po.work, &name)?;
+    let n = po.fs.meta(&f)?.len;
+    if n <= 1 {
+        po.fs.unlink(Step::A1Unlink, &po.work, &name)?;
+    } else {
+        po.fs.ftruncate(Step::A1Truncate, &f, n - 1)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! Route a batch, and a pass over `router/`: the batch protocol C1–C7 with its syncs S1–S5
+//! (docs/spool.md), as one sequence.
+//!
+//! A message flows one way: claim (C1) → count the attempt (C2) → S1 → read, route, stage or
+//! write a reason (C3) → S2 → commit point: plan or park (C4) → S3 → publish (C5) → S4 →
+//! remove message and counter (C6) → S5 → remove the plan (C7). A batch shares its syncs
+//! (group commit): five `syncfs` per batch instead of an fsync per file per message.
+//!
+//! Routing itself is not here: the caller's [`Route`] turns a message's bytes into outputs or
+//! a park reason (the process layer hands it the routing core), so this module knows files,
+//! not mail.
+//!
+//! A message with an attempt already on record (its router died while it was in a batch) is
+//! routed in a batch of its own: a message that kills its router is then counted alone, and
+//! the innocent members of its first batch are counted once and routed.
+//!
+//! Disk full or an I/O error: a message not yet committed is released (its staged files
+//! removed, the attempt taken back, the message renamed back to router/) and the batch stops;
+//! the caller backs off. A committed message is left for recovery to roll forward. Such a
+//! message is never parked: the fault is not its.
+
+use super::attempts;
+use super::claim::{self, Claim, Claimed};
+use super::commit;
+use super::defer;
+use super::layout::Postoffice;
+use super::recover;
+use super::seam::Step;
+use super::Error;
+use crate::names::{self, is_id};
+use crate::reason::ParkReason;
+
+/// What the batch needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `limits.max_attempts`.
+    pub attempts_max: u64,
+    /// `limits.max_message_bytes`.
+    pub message_bytes_max: usize,
+    /// Messages per batch.
+    pub batch_messages_max: usize,
+}
+
+/// What routing one message gave.
+#[derive(Debug)]
+pub enum Routed {
+    /// One output per channel: (channel, the output file's bytes).
+    Outputs(Vec<(String, Vec<u8>)>),
+    Park(ParkReason),
+}
+
+/// The layer above: routes a message's bytes, and hears what the pass does.
+pub trait Route {
+    /// Routes message `id` (its whole router input).
+    fn route(&mut self, id: &str, bytes: &[u8]) -> Routed;
+    /// Hears of each step a supervisor or a log needs.
+    fn event(&mut self, ev: Event<'_>);
+}
+
+/// What a pass tells its caller as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// About to read and route this message (the clock of the time limit starts).
+    Busy(&'a str),
+    /// Done with reading and routing; the batch is being committed.
+    Committing,
+    /// A message's fate, after its batch committed.
+    Done(&'a Done),
+}
+
+/// One message's fate, once committed.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub id: String,
+    pub size: u64,
+    /// Seconds since the message was published (its file's modification time).
+    pub delay: f64,
+    pub fate: Fate,
+}
+
+#[derive(Debug, Clone)]
+pub enum Fate {
+    /// Routed to these channels.
+    Routed {
+        channels: Vec<String>,
+    },
+    Parked(ParkReason),
+}
+
+/// Counts of a pass, and what it left alone.
+#[derive(Debug, Default, Clone)]
+pub struct Pass {
+    pub routed: usize,
+    pub deferred: usize,
+    /// Names in router/ that are not ids: reported, left alone.
+    pub bad_names: Vec<String>,
+    /// Message names in router/ that are not regular files (a FIFO, a directory, a link).
+    pub not_files: Vec<String>,
+    /// Ids whose `work/<id>` already existed at claim: reported, both left alone.
+    pub conflicts: Vec<String>,
+    /// What recovery found and left for a person (`(id, what)`).
+    pub anomalies: Vec<(String, String)>,
+}
+
+/// Where a message of the batch is in C1–C7. Each step asserts the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum State {
+    /// C1–C2 done: claimed, attempt counted (or found exhausted).
+    Counted,
+    /// C3 done: outputs staged, or the reason written.
+    Staged,
+    /// C4 done: plan in place, or moved into deferred/ (past the commit point).
+    Committed,
+    /// C5 done.
+    Published,
+    /// C6 done.
+    Removed,
+}
+
+enum Plan {
+    /// The channels it goes to. Their output bytes live only from routing to staging: a
+    /// batch holds at most one message's bytes at a time, not 64 (docs/router.md, memory).
+    Route {
+        channels: Vec<String>,
+    },
+    Defer(ParkReason),
+}
+
+struct Work {
+    claimed: Claimed,
+    plan: Plan,
+    state: State,
+}
+
+impl Work {
+    fn advance(&mut self, to: State) {
+        assert!(
+            self.state < to,
+            "batch state machine: {} went from {:?} to {:?}",
+            self.claimed.id,
+            self.state,
+            to
+        );
+        self.state = to;
+    }
+}
+
+/// Recovers (R1–R4), then routes everything in router/ once. Returns what the pass did, and
+/// `Err` if it ended on a spool fault (disk full, I/O) or an id used twice; messages are never
+/// lost either way.
+///
+/// `stop` is asked between batches: true ends the pass early (a drain).
+pub fn pass(
+    po: &Postoffice,
+    s: &Settings,
+    route: &mut dyn Route,
+    stop: &dyn Fn() -> bool,
+) -> (Pass, Result<(), Error>) {
+    let mut pass = Pass::default();
+    let r = run(po, s, route, stop, &mut pass);
+    (pass, r)
+}
+
+fn run(
+    po: &Postoffice,
+    s: &Settings,
+    route: &mut dyn Route,
+    stop: &dyn Fn() -> bool,
+    pass: &mut Pass,
+) -> Result<(), Error> {
+    let recovered = recover::recover_all(po)?;
+    pass.anomalies = recovered.anomalies;
+    loop {
+        let names = po.fs.list(Step::C0List, &po.router)?;
+        let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
+        for b in bad {
+            if !pass.bad_names.contains(&b) {
+                pass.bad_names.push(b);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let before = pass.routed + pass.deferred;
+        // A message with an attempt on record was in a router that died. It is routed alone,
+        // so that if it kills this router too, only its own count goes up: its batch-mates of
+        // the first crash are counted once, then routed on their own.
+        let work = po.fs.list(Step::C0List, &po.work)?;
+        let (suspects, clean): (Vec<String>, Vec<String>) = ids
+            .into_iter()
+            .partition(|id| work.binary_search(&names::attempts(id)).is_ok());
+        let mut b = Batch {
+            po,
+            s,
+            route: &mut *route,
+            pass: &mut *pass,
+        };
+        for id in &suspects {
+            if stop() {
+                return Ok(());
+            }
+            b.route_batch(std::slice::from_ref(id), true)?;
+        }
+        for chunk in clean.chunks(s.batch_messages_max.max(1)) {
+            if stop() {
+                return Ok(());
+            }
+            b.route_chunk(chunk)?;
+        }
+        if pass.routed + pass.deferred == before {
+            // Everything left is claimed by other routers.
+            return Ok(());
+        }
+    }
+}
+
+/// One pass's context: what every batch needs.
+struct Batch<'p, 'a> {
+    po: &'p Postoffice,
+    s: &'p Settings,
+    route: &'a mut dyn Route,
+    pass: &'a mut Pass,
+}
+
+impl Batch<'_, '_> {
+    /// Routes a batch; if the disk is too full for all of it, routes its halves, down to
+    /// single messages, before giving up: a batch that needs more space than is free must not
+    /// stop the messages that would fit (found on a real 256 KiB tmpfs: the same batch failed
+    /// forever). The recursion is at most log2(batch) deep.
+    fn route_chunk(&mut self, ids: &[String]) -> Result<(), Error> {
+        // These ids had no counter when work/ was listed; one that gets one since (another
+        // router claimed it and died) is found by the next pass's listing.
+        match self.route_batch(ids, false) {
+            Err(e) if e.is_disk_full() && ids.len() > 1 => {
+                let (a, b) = ids.split_at(ids.len() / 2);
+                self.route_chunk(a)?;
+                self.route_chunk(b)
+            }
+            r => r,
+        }
+    }
+
+    fn route_batch(&mut self, ids: &[String], may_have_counter: bool) -> Result<(), Error> {
+        let batch = self.claim_and_count(ids, may_have_counter);
+        let mut batch = match batch {
+            Ok(b) if b.is_empty() => return Ok(()),
+            Ok(b) => b,
+            Err((b, e)) => return Err(release_uncommitted(self.po, &b, e)),
+        };
+        if let Err(e) = self.commit_batch(&mut batch) {
+            return Err(release_uncommitted(self.po, &batch, e));
+        }
+        for w in batch {
+            assert_eq!(w.state, State::Removed, "{} not finished", w.claimed.id);
+            let fate = match w.plan {
+                Plan::Route { channels } => {
+                    self.pass.routed += 1;
+                    Fate::Routed { channels }
+                }
+                Plan::Defer(reason) => {
+                    self.pass.deferred += 1;
+                    Fate::Parked(reason)
+                }
+            };
+            let done = Done {
+                id: w.claimed.id,
+                size: w.claimed.meta.len,
+                delay: w.claimed.meta.age_secs,
+                fate,
+            };
+            self.route.event(Event::Done(&done));
+        }
+        Ok(())
+    }
+
+    /// C1–C2: claim each message, and count the attempt before anything is parsed (a
+    /// message whose attempts are used up is planned for parking instead, unparsed).
+    fn claim_and_count(
+        &mut self,
+        ids: &[String],
+        may_have_counter: bool,
+    ) -> Result<Vec<Work>, (Vec<Work>, Error)> {
+        let (po, s) = (self.po, self.s);
+        let mut batch: Vec<Work> = Vec::new();
+        for id in ids {
+            let c = match claim::claim(po, id) {
+                Ok(Claim::Won(c)) => c,
+                Ok(Claim::NotAFile) => {
+                    if !self.pass.not_files.contains(id) {
+                        self.pass.not_files.push(id.clone());
+                    }
+                    continue;
+                }
+                Ok(Claim::Conflict) => {
+                    if !self.pass.conflicts.contains(id) {
+                        self.pass.conflicts.push(id.clone());
+                    }
+                    continue;
+                }
+                Ok(Claim::Lost) => continue,
+                Err(e) => return Err((batch, e.into())),
+            };
+            let made = if may_have_counter {
+                match attempts::count(po, id) {
+                    Ok(n) => n,
+                    Err(e) => return Err((batch, e.into())),
+                }
+            } else {
+                0
+            };
+            let plan = if made >= s.attempts_max {
+                Plan::Defer(ParkReason::AttemptsExhausted {
+                    attempts: made,
+                    limit: s.attempts_max,
+                })
+            } else {
+                // Pushed before the bump, so that a failed bump is released with the rest.
+                batch.push(Work {
+                    claimed: c,
+                    plan: Plan::Route {
+                        channels: Vec::new(),
+                    },
+                    state: State::Counted,
+                });
+                if let Err(e) = attempts::bump(po, id) {
+                    return Err((batch, e.into()));
+                }
+                continue;
+            };
+            batch.push(Work {
+                claimed: c,
+                plan,
+                state: State::Counted,
+            });
+        }
+        Ok(batch)
+    }
+
+    /// S1–C7 for a claimed and counted batch.
+    fn commit_batch(&mut self, batch: &mut [Work]) -> Result<(), Error> {
+        let po = self.po;
+        let fs = &*po.fs;
+        fs.syncfs(Step::S1, &po.work)?;
+        // C3: read, route, stage.
+        for w in batch.iter_mut() {
+            if let Plan::Route { .. } = w.plan {
+                self.route.event(Event::Busy(&w.claimed.id));
+                match self.read_and_route(w)? {
+                    Routed::Outputs(outputs) => {
+                        // Every channel is in the plan before the first is staged, so that a
+                        // release after a failed stage removes all that may exist.
+                        w.plan = Plan::Route {
+                            channels: outputs.iter().map(|(c, _)| c.clone()).collect(),
+                        };
+                        for (ch, bytes) in outputs {
+                            commit::stage(po, &w.claimed.id, &ch, &bytes)?;
+                        }
+                    }
+                    Routed::Park(r) => w.plan = Plan::Defer(r),
+                }
+            }
+            if let Plan::Defer(reason) = &w.plan {
+                defer::stage_reason(po, &w.claimed.id, reason)?;
+            }
+            w.advance(State::Staged);
+        }
+        self.route.event(Event::Committing);
+        fs.syncfs(Step::S2, &po.work)?;
+        // C4: the commit points: a plan, or the move into deferred/.
+        for w in batch.iter_mut() {
+            match &w.plan {
+                Plan::Route { channels } => commit::plan(po, &w.claimed.id, channels)?,
+                Plan::Defer(_) => defer::commit(po, &w.claimed.id)?,
+            }
+            w.advance(State::Committed);
+        }
+        fs.syncfs(Step::S3, &po.work)?;
+        // C5.
+        for w in batch.iter_mut() {
+            if let Plan::Route { channels } = &w.plan {
+                commit::publish(po, &w.claimed.id, channels)?;
+            }
+            w.advance(State::Published);
+        }
+        fs.syncfs(Step::S4, &po.work)?;
+        // C6.
+        for w in batch.iter_mut() {
+            match &w.plan {
+                Plan::Route { .. } => commit::remove_message(po, &w.claimed.id)?,
+                Plan::Defer(_) => defer::cleanup(po, &w.claimed.id)?,
+            }
+            w.advance(State::Removed);
+        }
+        fs.syncfs(Step::S5, &po.work)?;
+        // C7.
+        for w in batch.iter() {
+            if let Plan::Route { .. } = &w.plan {
+                commit::remove_plan(po, &w.claimed.id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// C3's read and route of one claimed message.
+    fn read_and_route(&mut self, w: &Work) -> Result<Routed, Error> {
+        let max = self.s.message_bytes_max;
+        let bytes = match self.po.fs.read_all(Step::C3Read, &w.claimed.file, max) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Ok(Routed::Park(ParkReason::MessageTooLarge { limit: max }))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(self.route.route(&w.claimed.id, &bytes))
+    }
+}
+
+/// Releases every message of the batch that is not past its commit point (recovery finishes
+/// a release that fails here, and rolls the committed ones forward), and gives back `e`.
+fn release_uncommitted(po: &Postoffice, batch: &[Work], e: Error) -> Error {
+    for w in batch.iter().filter(|w| w.state < State::Committed) {
+        let _ = release(po, w);
+    }
+    e
+}
+
+/// Undoes an uncommitted message: the attempt taken back (the fault was the disk's), then
+/// the same roll-back recovery does. What may have been staged is what the plan lists.
+fn release(po: &Postoffice, w: &Work) -> Result<(), Error> {
+    assert!(w.state < State::Committed, "release past the commit point");
+    let id = &w.claimed.id;
+    match &w.plan {
+        Plan::Route { channels } => {
+            attempts::unbump(po, id)?;
+            commit::roll_back(po, id, channels)
+        }
+        Plan::Defer(_) => commit::roll_back(po, id, std::iter::empty::<&str>()),
+    }
+}

@@ -1,0 +1,208 @@
+//! Fan-out commit: hand each channel its copy of a message, all or nothing (G3, seed 002).
+//!
+//! - C3 [`stage`]: write each channel's output as `work/<id>@<channel>`;
+//! - S2: sync (group commit: one `syncfs` for the whole batch);
+//! - C4 [`plan`]: write `work/<id>#plan.tmp`, rename it to `work/<id>#plan`. **The plan's
+//!   appearance is the commit point**: before it, recovery rolls the message back and routes
+//!   it again from scratch; after it, recovery rolls forward;
+//! - S3: sync;
+//! - C5 [`publish`]: rename each staged file to `queue/<channel>/<id>` without replacing;
+//! - S4: sync;
+//! - C6 [`remove_message`]: remove the message and its counter; S5: sync;
+//! - C7 [`remove_plan`]: remove the plan.
+//!
+//! Every step can be repeated: a publish whose source is gone was done; a removal of a name
+//! that is not there was done. Recovery (recover.rs) runs the same steps from the disk.
+//! [`roll_back`] (B1–B3) undoes a message before its commit point.
+
+use std::io;
+
+use super::layout::Postoffice;
+use super::seam::{Renamed, Replace, Step};
+use super::Error;
+use crate::names;
+
+/// C3: stage one output (durable after the next sync).
+pub fn stage(po: &Postoffice, id: &str, channel: &str, bytes: &[u8]) -> io::Result<()> {
+    let name = names::staged(id, channel);
+    let f = po.fs.create_excl(Step::C3StageCreate, &po.work, &name)?;
+    po.fs.write_all(Step::C3StageWrite, &f, bytes)
+}
+
+/// The text of a plan: `id <id>`, one `channel <name>` per output, `end`.
+pub fn plan_text<C: AsRef<str>>(id: &str, channels: impl IntoIterator<Item = C>) -> String {
+    assert!(names::is_id(id), "plan for a bad id {id:?}");
+    let mut text = format!("id {id}\n");
+    for c in channels {
+        let c = c.as_ref();
+        // A plan line is a channel name: no line end can split it (plan framing).
+        assert!(names::is_channel(c), "plan names a bad channel {c:?}");
+        text += &format!("channel {c}\n");
+    }
+    text += "end\n";
+    text
+}
+
+/// Why a plan read back from work/ is not a plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("the plan does not start with `id {0}`")]
+    WrongId(String),
+    #[error("the plan has a line that is not `channel <name>`: {0:?}")]
+    BadLine(String),
+    #[error("the plan has no `end` line (cut short)")]
+    NoEnd,
+}
+
+/// Reads a plan's text back: the channels it names. Strict: a plan that does not say its own
+/// id first, names anything but channels, or lacks its `end` record is no plan.
+pub fn parse_plan(id: &str, text: &str) -> Result<Vec<String>, PlanError> {
+    let mut lines = text.lines();
+    if lines.next() != Some(&format!("id {id}")) {
+        return Err(PlanError::WrongId(id.into()));
+    }
+    let mut channels = Vec::new();
+    for line in lines {
+        if line == "end" {
+            return Ok(channels);
+        }
+        match line.strip_prefix("channel ") {
+            Some(c) if names::is_channel(c) => channels.push(c.to_string()),
+            _ => return Err(PlanError::BadLine(line.into())),
+        }
+    }
+    Err(PlanError::NoEnd)
+}
+
+/// C4: write the plan and rename it into place (the commit point).
+pub fn plan<C: AsRef<str>>(
+    po: &Postoffice,
+    id: &str,
+    channels: impl IntoIterator<Item = C>,
+) -> io::Result<()> {
+    let text = plan_text(id, channels);
+    let tmp = names::plan_tmp(id);
+    let f = match po.fs.create_excl(Step::C4PlanCreate, &po.work, &tmp) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // Left by a router that died writing it (recovery removes these; be sure).
+            po.fs.unlink(Step::C4PlanClear, &po.work, &tmp)?;
+            po.fs.create_excl(Step::C4PlanCreate, &po.work, &tmp)?
+        }
+        r => r?,
+    };
+    po.fs.write_all(Step::C4PlanWrite, &f, text.as_bytes())?;
+    po.fs.rename(
+        Step::C4PlanRename,
+        &po.work,
+        &tmp,
+        &po.work,
+        &names::plan(id),
+        Replace::Yes,
+    )
+}
+
+/// C5: publish every staged output of `id`. Idempotent.
+pub fn publish<C: AsRef<str>>(
+    po: &Postoffice,
+    id: &str,
+    channels: impl IntoIterator<Item = C>,
+) -> Result<(), Error> {
+    for c in channels {
+        let c = c.as_ref();
+        let dir = po.channel_dir(c)?;
+        match po
+            .fs
+            .rename_noreplace(Step::C5Publish, &po.work, &names::staged(id, c), &dir, id)?
+        {
+            Renamed::Done | Renamed::SourceGone => {}
+            Renamed::DestinationExists => {
+                return Err(Error::IdReused {
+                    id: id.into(),
+                    place: format!("queue/{c}/{id}"),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// C6: the message and its counter are no longer needed.
+pub fn remove_message(po: &Postoffice, id: &str) -> io::Result<()> {
+    po.fs.unlink(Step::C6MessageUnlink, &po.work, id)?;
+    po.fs
+        .unlink(Step::C6AttemptsUnlink, &po.work, &names::attempts(id))?;
+    Ok(())
+}
+
+/// C7 (after S5): the plan goes last; with it, every trace of `id` in work/.
+pub fn remove_plan(po: &Postoffice, id: &str) -> io::Result<()> {
+    po.fs
+        .unlink(Step::C7PlanUnlink, &po.work, &names::plan(id))
+        .map(|_| ())
+}
+
+/// B1–B3: rolls `id` back before its commit point: its staged outputs (`channels`), a
+/// half-written plan and reason are removed (B1), and the message goes back to `router/<id>`
+/// (B2, B3) to be routed again from scratch. Used by recovery (a dead router) and by release
+/// (a full disk). Idempotent.
+pub fn roll_back<C: AsRef<str>>(
+    po: &Postoffice,
+    id: &str,
+    channels: impl IntoIterator<Item = C>,
+) -> Result<(), Error> {
+    for c in channels {
+        po.fs.unlink(
+            Step::B1StagedUnlink,
+            &po.work,
+            &names::staged(id, c.as_ref()),
+        )?;
+    }
+    po.fs
+        .unlink(Step::B1PlanTmpUnlink, &po.work, &names::plan_tmp(id))?;
+    po.fs
+        .unlink(Step::B1ReasonUnlink, &po.work, &names::reason(id))?;
+    match po
+        .fs
+        .rename_noreplace(Step::B2Rename, &po.work, id, &po.router, id)?
+    {
+        Renamed::Done | Renamed::SourceGone => {}
+        Renamed::DestinationExists => {
+            return Err(Error::IdReused {
+                id: id.into(),
+                place: format!("router/{id}"),
+            })
+        }
+    }
+    po.fs.fsync_dir(Step::B3FsyncRouter, &po.router)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_reads_back_and_a_torn_one_is_no_plan() {
+        let text = plan_text("m1", ["smtp", "local"]);
+        assert_eq!(
+            parse_plan("m1", &text),
+            Ok(vec!["smtp".into(), "local".into()])
+        );
+        assert_eq!(parse_plan("m1", "id m1\nend\n"), Ok(vec![]));
+        // Cut short at every byte: never a plan with fewer channels.
+        for cut in 0..text.len() - 1 {
+            assert!(parse_plan("m1", &text[..cut]).is_err(), "cut at {cut}");
+        }
+        assert_eq!(
+            parse_plan("m2", &text),
+            Err(PlanError::WrongId("m2".into()))
+        );
+        assert!(parse_plan("m1", "id m1\nchannel Bad\nend\n").is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "bad channel")]
+    fn a_plan_with_a_line_end_in_a_channel_is_a_bug() {
+        plan_text("m1", ["smtp\nchannel local"]);
+    }
+}

@@ -1,0 +1,132 @@
+//! The postoffice: its directories, and the checks made before touching it.
+//!
+//! Layout (SPEC section 2; the states and transitions are in docs/spool.md, the names in
+//! [`crate::names`]):
+//!
+//! ```text
+//! public/            submissions being written, each flock'ed by its writer
+//! router/<id>        complete messages awaiting routing
+//! work/<id>          a message claimed by a router (flock'ed by it while it works)
+//! work/<id>#attempts one byte per attempt to route <id>
+//! work/<id>@<ch>     the output for channel <ch>, staged
+//! work/<id>#plan     the fan-out plan: its presence is the commit point
+//! work/<id>#reason   a reason file being written
+//! queue/<ch>/<id>    routed output for channel <ch>
+//! deferred/<id>      a parked message, bytes untouched; deferred/<id>.reason says why
+//! ```
+//!
+//! All directories must be on one file system (same `st_dev`), or a rename is not atomic,
+//! and none may be a symlink (output must never land outside the spool): `Postoffice::open`
+//! refuses otherwise. Every system call on them goes through the [`Seam`] the postoffice
+//! holds.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::seam::{self, Dir, Seam, Step};
+use crate::names::is_channel;
+
+/// Why the postoffice could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path} is on another file system than {root} (renames would not be atomic)")]
+    OtherFileSystem { path: PathBuf, root: PathBuf },
+}
+
+/// Open handles on the postoffice's directories, and the seam every call goes through.
+#[derive(Debug)]
+pub struct Postoffice {
+    pub root: PathBuf,
+    pub fs: Arc<dyn Seam>,
+    pub public: Dir,
+    pub router: Dir,
+    pub work: Dir,
+    pub queue: Dir,
+    pub deferred: Dir,
+    dev: u64,
+    channels: Mutex<HashMap<String, Arc<Dir>>>,
+}
+
+pub const SUBDIRS: [&str; 5] = ["public", "router", "work", "queue", "deferred"];
+
+impl Postoffice {
+    /// Creates the layout under `root` (existing directories are kept).
+    pub fn init(root: &Path) -> io::Result<()> {
+        for d in std::iter::once(PathBuf::new()).chain(SUBDIRS.iter().map(PathBuf::from)) {
+            let p = root.join(d);
+            std::fs::create_dir_all(&p)?;
+        }
+        Ok(())
+    }
+
+    /// Opens the postoffice at `root` with the process's seam ([`seam::from_env`]).
+    pub fn open(root: &Path) -> Result<Postoffice, OpenError> {
+        Postoffice::open_with(root, seam::from_env())
+    }
+
+    /// Opens the postoffice at `root`, checking the layout and the one-file-system rule.
+    pub fn open_with(root: &Path, fs: Arc<dyn Seam>) -> Result<Postoffice, OpenError> {
+        let io_err = |path: PathBuf| move |source| OpenError::Io { path, source };
+        let top = fs.open_root(root).map_err(io_err(root.into()))?;
+        let dev = fs.dir_meta(&top).map_err(io_err(root.into()))?.dev;
+        let open = |name: &str| {
+            fs.open_dir(Step::O1Open, &top, name)
+                .map_err(io_err(root.join(name)))
+        };
+        let po = Postoffice {
+            root: root.to_path_buf(),
+            public: open("public")?,
+            router: open("router")?,
+            work: open("work")?,
+            queue: open("queue")?,
+            deferred: open("deferred")?,
+            fs: fs.clone(),
+            dev,
+            channels: Mutex::new(HashMap::new()),
+        };
+        for d in [&po.public, &po.router, &po.work, &po.queue, &po.deferred] {
+            po.check_dev(d)?;
+        }
+        Ok(po)
+    }
+
+    fn check_dev(&self, d: &Dir) -> Result<(), OpenError> {
+        let dev = self
+            .fs
+            .dir_meta(d)
+            .map_err(|source| OpenError::Io {
+                path: d.path().into(),
+                source,
+            })?
+            .dev;
+        if dev != self.dev {
+            return Err(OpenError::OtherFileSystem {
+                path: d.path().into(),
+                root: self.root.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The queue directory of `channel`, created on first use and checked like the others.
+    /// The channel name is the caller's to have checked ([`is_channel`]): a bad one is a bug.
+    pub fn channel_dir(&self, channel: &str) -> io::Result<Arc<Dir>> {
+        assert!(is_channel(channel), "bad channel name {channel:?}");
+        let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = map.get(channel) {
+            return Ok(d.clone());
+        }
+        if self.fs.mkdir(Step::C5Mkdir, &self.queue, channel)? {
+            self.fs.fsync_dir(Step::C5MkdirFsync, &self.queue)?;
+        }
+        let d = Arc::new(self.fs.open_dir(Step::O1Open, &self.queue, channel)?);
+        self.check_dev(&d)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        map.insert(channel.to_string(), d.clone());
+        Ok(d)
+    }
+}

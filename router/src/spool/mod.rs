@@ -1,0 +1,62 @@
+//! The spool: the postoffice's directories, files, locks, renames and syncs, and the
+//! protocols that move a message through them (docs/spool.md is the specification; each
+//! module names the steps it carries out).
+//!
+//! This layer knows files, not mail: it never parses an address or a header. A batch is
+//! routed through a [`batch::Route`] the caller supplies (the process layer hands it the
+//! routing core).
+//!
+//! - [`seam`]: the [`seam::Seam`] trait every system call goes through; [`steps`]: the step
+//!   vocabulary; `faults` (feature `fault-injection`): the fault-planning seam for tests.
+//! - [`layout`]: the directories and the start-up checks.
+//! - [`submit`]: publish a message into `router/` (P1–P5).
+//! - [`claim`]: take one from `router/` into `work/` under a lock (C1).
+//! - [`attempts`]: the durable attempt counter (C2, A1).
+//! - [`batch`]: route a batch: C1–C7 and S1–S5 as one sequence.
+//! - [`commit`]: fan-out through a plan (C3 stage, C4 plan, C5 publish, C6–C7), and the
+//!   roll-back (B1–B3) recovery and release share.
+//! - [`defer`]: park a message with a reason file (C3, C4, C6).
+//! - [`reason_file`]: the reason file's one writer and one reader.
+//! - [`recover`]: finish or undo what a dead router left in `work/` (R1–R4).
+//! - [`reaper`]: remove abandoned submissions from `public/` (X1–X2).
+//! - [`parked`]: the administrator's view of `deferred/`: list, read, release, remove (D0–D6),
+//!   and the counts `router status` prints.
+
+pub mod attempts;
+pub mod batch;
+pub mod claim;
+pub mod commit;
+pub mod defer;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
+pub mod layout;
+pub mod parked;
+pub mod reaper;
+pub mod reason_file;
+pub mod recover;
+pub mod seam;
+pub mod steps;
+pub mod submit;
+
+pub use layout::Postoffice;
+
+/// Why a spool operation stopped. The owner of each kind decides what happens next
+/// (docs/architecture.md, "Who is at fault").
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The disk: full, out of inodes, an I/O error. The message is released, nothing is
+    /// charged to it, and the router backs off.
+    #[error("{0}")]
+    Disk(#[from] std::io::Error),
+    /// A name the spool was about to create is taken by another message of the same id: an
+    /// injector reused an id. Nothing is replaced.
+    #[error("id {id} used twice: {place} exists already")]
+    IdReused { id: String, place: String },
+}
+
+impl Error {
+    /// True when the disk is full (out of space, quota or inodes).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::Disk(e) if seam::is_disk_full(e))
+    }
+}

@@ -1,0 +1,46 @@
+//! The public/ reaper (X1–X2): removes abandoned submissions (a writer that died mid-file).
+//!
+//! A file is removed only if its lock can be taken (no writer holds it) *and* it is older than
+//! `public_max_age`. The lock alone is not enough: a writer creates the file and then locks it,
+//! and the age covers that instant. Nothing that a writer may still own is ever deleted (seed
+//! 001). Names that are not ids are reported, never deleted.
+
+use std::io;
+
+use super::layout::Postoffice;
+use super::seam::Step;
+use crate::names::is_id;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reaped {
+    pub removed: usize,
+    pub locked: usize,
+    pub young: usize,
+    /// Names in public/ that are not ids: left alone.
+    pub foreign: Vec<String>,
+}
+
+pub fn reap_public(po: &Postoffice, max_age_secs: u64) -> io::Result<Reaped> {
+    let mut r = Reaped::default();
+    for name in po.fs.list(Step::X1List, &po.public)? {
+        if !is_id(&name) {
+            r.foreign.push(name);
+            continue;
+        }
+        let Some(f) = po.fs.open_read(Step::X1Open, &po.public, &name)? else {
+            continue;
+        };
+        if !po.fs.try_lock(Step::X1Lock, &f)? {
+            r.locked += 1;
+            continue;
+        }
+        if po.fs.meta(&f)?.age_secs < max_age_secs as f64 {
+            r.young += 1;
+            continue;
+        }
+        if po.fs.unlink(Step::X2Unlink, &po.public, &name)? {
+            r.removed += 1;
+        }
+    }
+    Ok(r)
+}

@@ -1,0 +1,380 @@
+//! The file-system seam: every system call the spool makes goes through the [`Seam`] trait.
+//!
+//! Each call is one [`Step`] of docs/spool.md. [`Os`] is the real implementation. With the
+//! cargo feature `fault-injection` (on in the tests' build of the binary, never in a release
+//! build: see docs/spool.md, "The seam") [`from_env`] may instead return a seam that plans
+//! faults from the environment:
+//!
+//! - `ROUTER_FAULT=crash@N`: the process sends itself SIGKILL just before step N (a real kill:
+//!   no destructors, no flush, locks released by the kernel). `crash-after@N` kills just after
+//!   step N has taken effect.
+//! - `ROUTER_FAULT=enospc@N` (or `edquot@N`, `eio@N`): step N fails with that error instead of
+//!   running; `enospc@N+` fails it and every later step. `eio-after@N`: step N takes effect,
+//!   then reports EIO (an ambiguous result, as a rename over a flaky disk can give).
+//! - `ROUTER_FAULT=stop@N`: the process sends itself SIGSTOP just before step N (a writer
+//!   frozen mid-file, for seed 001); it goes on when sent SIGCONT.
+//! - Instead of a number, N may be a step label (`crash-after@C5.publish`): the first step
+//!   with that label.
+//! - `ROUTER_FAULT=poison@MARKER`: the process SIGKILLs itself whenever a read through the
+//!   seam returns bytes containing MARKER: a message that kills its router every time it is
+//!   read, as a parser bug would (seed 004). `stall@MARKER`: the process sleeps forever
+//!   instead (a message that hangs its router: the wall-clock limit's test).
+//! - `ROUTER_FAULT_TRACE=FILE`: appends `N label` for every step, so a test can enumerate the
+//!   crash points of a scenario.
+//!
+//! Directories are handles ([`Dir`]) opened once; names are plain file names within them,
+//! never paths, so nothing follows a symlink or escapes the postoffice. Files are [`File`]
+//! handles. Both are opaque so that another implementation (a simulated disk with a durable
+//! and a live view, for power-loss tests) can stand behind the same trait.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustix::fs::{self as rfs, AtFlags, FlockOperation, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
+
+pub use super::steps::Step;
+
+/// An open directory of the postoffice.
+#[derive(Debug)]
+pub struct Dir {
+    fd: std::fs::File,
+    path: PathBuf,
+}
+
+impl Dir {
+    /// Where it is, for messages only: the spool never opens anything by this path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// An open file of the postoffice. An exclusive lock taken on it ([`Seam::try_lock`]) lasts
+/// as long as the handle.
+#[derive(Debug)]
+pub struct File(std::fs::File);
+
+impl AsFd for File {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// What one `fstat` says about an open file or directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    pub regular: bool,
+    pub len: u64,
+    /// Hard links to it (a message in `router/` with more than one is refused: another
+    /// name for it may be outside the spool and in someone else's hands).
+    pub links: u64,
+    /// Seconds since it was last modified, with the fraction (0 if its time is ahead).
+    pub age_secs: f64,
+    pub dev: u64,
+}
+
+/// How a rename treats an existing destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// `renameat2(RENAME_NOREPLACE)`: fail with `EEXIST`.
+    No,
+    /// Plain `rename`: replace it. Only for the router's own private files.
+    Yes,
+}
+
+/// What a no-replace rename did, after looking at both names when the answer was ambiguous.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Renamed {
+    /// The source is now at the destination.
+    Done,
+    /// The source was not there (another process moved it first).
+    SourceGone,
+    /// The destination exists and the source is still there: nothing was moved.
+    DestinationExists,
+}
+
+/// The system calls of the spool. Every method that changes or reads the postoffice's
+/// contents takes the [`Step`] it is.
+pub trait Seam: Send + Sync + std::fmt::Debug {
+    /// Opens the directory at `path` (the postoffice's root: its path is the administrator's).
+    fn open_root(&self, path: &Path) -> io::Result<Dir>;
+    /// Opens the directory `name` inside `dir`, never following a symlink.
+    fn open_dir(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Dir>;
+    /// Creates the directory `name` in `dir` (mode 0750); false if it was there.
+    fn mkdir(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool>;
+    /// Creates `name` in `dir` exclusively (`O_EXCL|O_NOFOLLOW`), for writing, mode 0640.
+    fn create_excl(&self, step: Step, dir: &Dir, name: &str) -> io::Result<File>;
+    /// Opens `name` for appending, creating it if needed, never following a symlink.
+    fn open_append(&self, step: Step, dir: &Dir, name: &str) -> io::Result<File>;
+    /// Opens `name` for reading without following a symlink and without waiting
+    /// (`O_NONBLOCK`: a FIFO with no writer would block). `None` if it does not exist.
+    fn open_read(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Option<File>>;
+    fn write_all(&self, step: Step, f: &File, bytes: &[u8]) -> io::Result<()>;
+    /// Reads the whole file, refusing more than `max_bytes` (`FileTooLarge`).
+    fn read_all(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>>;
+    /// Reads at most `max_bytes` from the start of the file: what fits, never an error for more.
+    fn read_head(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>>;
+    fn fsync(&self, step: Step, f: &File) -> io::Result<()>;
+    fn fsync_dir(&self, step: Step, d: &Dir) -> io::Result<()>;
+    /// Flushes the whole file system holding `d`: one call makes every earlier write, rename
+    /// and unlink on it durable. Group commit uses it in place of per-file fsyncs.
+    fn syncfs(&self, step: Step, d: &Dir) -> io::Result<()>;
+    fn ftruncate(&self, step: Step, f: &File, len: u64) -> io::Result<()>;
+    fn meta(&self, f: &File) -> io::Result<Meta>;
+    fn dir_meta(&self, d: &Dir) -> io::Result<Meta>;
+    /// Takes an exclusive lock without waiting. False if another process holds one.
+    fn try_lock(&self, step: Step, f: &File) -> io::Result<bool>;
+    /// One rename, as the kernel answers it.
+    fn rename(
+        &self,
+        step: Step,
+        from: &Dir,
+        from_name: &str,
+        to: &Dir,
+        to_name: &str,
+        replace: Replace,
+    ) -> io::Result<()>;
+    /// Removes `name`; false if it was not there.
+    fn unlink(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool>;
+    /// Whether `name` exists in `dir` (a symlink counts as existing; it is not followed).
+    fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool>;
+    /// The names in a directory, sorted (oldest ids first, since ids start with the time).
+    /// Names that are not UTF-8 are returned lossily converted, so that they are reported.
+    fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>>;
+
+    /// Renames without replacing. An ambiguous failure (not `ENOENT`, not `EEXIST`) is
+    /// settled by looking at both names; the destination is never deleted to make room.
+    fn rename_noreplace(
+        &self,
+        step: Step,
+        from: &Dir,
+        from_name: &str,
+        to: &Dir,
+        to_name: &str,
+    ) -> io::Result<Renamed> {
+        match self.rename(step, from, from_name, to, to_name, Replace::No) {
+            Ok(()) => Ok(Renamed::Done),
+            Err(e) => match errno(&e) {
+                Some(Errno::NOENT) => Ok(Renamed::SourceGone),
+                Some(Errno::EXIST) => Ok(Renamed::DestinationExists),
+                _ => {
+                    let src = self.exists(from, from_name)?;
+                    let dst = self.exists(to, to_name)?;
+                    match (src, dst) {
+                        (false, true) => Ok(Renamed::Done),
+                        _ => Err(e),
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// True for the errors that mean "the disk is full", which are never the message's fault.
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(errno(e), Some(Errno::NOSPC) | Some(Errno::DQUOT))
+}
+
+fn errno(e: &io::Error) -> Option<Errno> {
+    e.raw_os_error().map(Errno::from_raw_os_error)
+}
+
+/// The seam a process uses: [`Os`], or with the `fault-injection` feature and `ROUTER_FAULT`
+/// or `ROUTER_FAULT_TRACE` set, the fault-planning seam around it.
+pub fn from_env() -> Arc<dyn Seam> {
+    #[cfg(feature = "fault-injection")]
+    if let Some(f) = super::faults::Faulty::from_env() {
+        return Arc::new(f);
+    }
+    Arc::new(Os)
+}
+
+/// The real file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Os;
+
+const FILE_MODE: u32 = 0o640;
+const DIR_MODE: u32 = 0o750;
+
+fn meta_of(st: &rfs::Stat) -> Meta {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mtime = st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9;
+    Meta {
+        regular: rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::RegularFile,
+        len: st.st_size as u64,
+        #[allow(clippy::unnecessary_cast)] // u32 on some targets
+        links: st.st_nlink as u64,
+        age_secs: (now - mtime).max(0.0),
+        dev: st.st_dev,
+    }
+}
+
+impl Os {
+    fn open_for_write(dir: &Dir, name: &str, flags: OFlags) -> io::Result<File> {
+        let flags = flags | OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dir.fd, name, flags, Mode::from_raw_mode(FILE_MODE))?;
+        Ok(File(std::fs::File::from(fd)))
+    }
+}
+
+impl Seam for Os {
+    fn open_root(&self, path: &Path) -> io::Result<Dir> {
+        let fd = rfs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Dir {
+            fd: std::fs::File::from(fd),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn open_dir(&self, _: Step, dir: &Dir, name: &str) -> io::Result<Dir> {
+        let fd = rfs::openat(
+            &dir.fd,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Dir {
+            fd: std::fs::File::from(fd),
+            path: dir.path.join(name),
+        })
+    }
+
+    fn mkdir(&self, _: Step, dir: &Dir, name: &str) -> io::Result<bool> {
+        match rfs::mkdirat(&dir.fd, name, Mode::from_raw_mode(DIR_MODE)) {
+            Ok(()) => Ok(true),
+            Err(Errno::EXIST) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn create_excl(&self, _: Step, dir: &Dir, name: &str) -> io::Result<File> {
+        Os::open_for_write(dir, name, OFlags::EXCL)
+    }
+
+    fn open_append(&self, _: Step, dir: &Dir, name: &str) -> io::Result<File> {
+        Os::open_for_write(dir, name, OFlags::APPEND)
+    }
+
+    fn open_read(&self, _: Step, dir: &Dir, name: &str) -> io::Result<Option<File>> {
+        match rfs::openat(
+            &dir.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) {
+            Ok(fd) => Ok(Some(File(std::fs::File::from(fd)))),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write_all(&self, _: Step, f: &File, bytes: &[u8]) -> io::Result<()> {
+        (&f.0).write_all(bytes)
+    }
+
+    fn read_all(&self, _: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        (&f.0).take(max_bytes as u64 + 1).read_to_end(&mut buf)?;
+        if buf.len() > max_bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("over {max_bytes} bytes"),
+            ));
+        }
+        Ok(buf)
+    }
+
+    fn read_head(&self, _: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        (&f.0).take(max_bytes as u64).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
+    fn fsync(&self, _: Step, f: &File) -> io::Result<()> {
+        Ok(rfs::fsync(&f.0)?)
+    }
+
+    fn fsync_dir(&self, _: Step, d: &Dir) -> io::Result<()> {
+        Ok(rfs::fsync(&d.fd)?)
+    }
+
+    fn syncfs(&self, _: Step, d: &Dir) -> io::Result<()> {
+        Ok(rfs::syncfs(&d.fd)?)
+    }
+
+    fn ftruncate(&self, _: Step, f: &File, len: u64) -> io::Result<()> {
+        Ok(rfs::ftruncate(&f.0, len)?)
+    }
+
+    fn meta(&self, f: &File) -> io::Result<Meta> {
+        Ok(meta_of(&rfs::fstat(&f.0)?))
+    }
+
+    fn dir_meta(&self, d: &Dir) -> io::Result<Meta> {
+        Ok(meta_of(&rfs::fstat(&d.fd)?))
+    }
+
+    fn try_lock(&self, _: Step, f: &File) -> io::Result<bool> {
+        match rfs::flock(&f.0, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(true),
+            Err(Errno::WOULDBLOCK) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn rename(
+        &self,
+        _: Step,
+        from: &Dir,
+        from_name: &str,
+        to: &Dir,
+        to_name: &str,
+        replace: Replace,
+    ) -> io::Result<()> {
+        let flags = match replace {
+            Replace::No => RenameFlags::NOREPLACE,
+            Replace::Yes => RenameFlags::empty(),
+        };
+        Ok(rfs::renameat_with(
+            &from.fd, from_name, &to.fd, to_name, flags,
+        )?)
+    }
+
+    fn unlink(&self, _: Step, dir: &Dir, name: &str) -> io::Result<bool> {
+        match rfs::unlinkat(&dir.fd, name, AtFlags::empty()) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool> {
+        match rfs::statat(&dir.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn list(&self, _: Step, dir: &Dir) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in rfs::Dir::read_from(&dir.fd)? {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            names.push(String::from_utf8_lossy(name).into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+}

@@ -1,0 +1,273 @@
+//! The spool's step vocabulary: every system call the spool makes is one of these steps.
+//!
+//! A step's label is its id in docs/spool.md (`C1.rename` is the rename of step C1 of the
+//! batch protocol), the label the fault-injecting seam matches (`crash-after@C5.publish`),
+//! and the name the code's comments use. Groups:
+//!
+//! | prefix | protocol |
+//! |---|---|
+//! | `P` | publish a submission: public/ → router/ |
+//! | `C`, `S` | route a batch: the actions C1–C7 and the syncs S1–S5 between them |
+//! | `R` | recovery of what a dead router left in work/ |
+//! | `B` | roll back an uncommitted message (recovery, release) |
+//! | `A` | take back an attempt (the disk's fault, not the message's) |
+//! | `X` | the public/ reaper |
+//! | `D` | the administrator's commands on deferred/ |
+//! | `O` | opening the postoffice (start-up) |
+//!
+//! A test checks that docs/spool.md names every label.
+
+/// One step of the spool protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    // Publish (submit).
+    P1Create,
+    P1Lock,
+    P2Write,
+    P2Fsync,
+    P3Rename,
+    P4FsyncRouter,
+    P4FsyncPublic,
+    P5Cleanup,
+    // Route a batch.
+    C0List,
+    C1Open,
+    C1Lock,
+    C1Rename,
+    C2Count,
+    C2Bump,
+    C2BumpWrite,
+    S1,
+    C3Read,
+    C3StageCreate,
+    C3StageWrite,
+    C3ReasonClear,
+    C3ReasonCreate,
+    C3ReasonWrite,
+    S2,
+    C4PlanClear,
+    C4PlanCreate,
+    C4PlanWrite,
+    C4PlanRename,
+    C4DeferReason,
+    C4DeferMessage,
+    S3,
+    C5Mkdir,
+    C5MkdirFsync,
+    C5Publish,
+    S4,
+    C6MessageUnlink,
+    C6AttemptsUnlink,
+    S5,
+    C7PlanUnlink,
+    // Recovery.
+    R1List,
+    R1Open,
+    R1Lock,
+    R2List,
+    R3PlanOpen,
+    R3PlanRead,
+    R3S4,
+    R3S5,
+    R3PlanTmpUnlink,
+    R4AttemptsUnlink,
+    // Roll back.
+    B1StagedUnlink,
+    B1PlanTmpUnlink,
+    B1ReasonUnlink,
+    B2Rename,
+    B3FsyncRouter,
+    // Take an attempt back.
+    A1Open,
+    A1Truncate,
+    A1Unlink,
+    // Reaper.
+    X1List,
+    X1Open,
+    X1Lock,
+    X2Unlink,
+    // The administrator's commands.
+    D0List,
+    D0Read,
+    D1AttemptsUnlink,
+    D2Rename,
+    D3FsyncRouter,
+    D4ReasonUnlink,
+    D5FsyncDeferred,
+    D6MessageUnlink,
+    // Opening the postoffice.
+    O1Open,
+}
+
+impl Step {
+    /// The step's id, as docs/spool.md writes it.
+    pub const fn label(self) -> &'static str {
+        use Step::*;
+        match self {
+            P1Create => "P1.create",
+            P1Lock => "P1.lock",
+            P2Write => "P2.write",
+            P2Fsync => "P2.fsync",
+            P3Rename => "P3.rename",
+            P4FsyncRouter => "P4.fsync-router",
+            P4FsyncPublic => "P4.fsync-public",
+            P5Cleanup => "P5.cleanup",
+            C0List => "C0.list",
+            C1Open => "C1.open",
+            C1Lock => "C1.lock",
+            C1Rename => "C1.rename",
+            C2Count => "C2.count",
+            C2Bump => "C2.bump",
+            C2BumpWrite => "C2.bump-write",
+            S1 => "S1",
+            C3Read => "C3.read",
+            C3StageCreate => "C3.stage-create",
+            C3StageWrite => "C3.stage-write",
+            C3ReasonClear => "C3.reason-clear",
+            C3ReasonCreate => "C3.reason-create",
+            C3ReasonWrite => "C3.reason-write",
+            S2 => "S2",
+            C4PlanClear => "C4.plan-clear",
+            C4PlanCreate => "C4.plan-create",
+            C4PlanWrite => "C4.plan-write",
+            C4PlanRename => "C4.plan-rename",
+            C4DeferReason => "C4.defer-reason",
+            C4DeferMessage => "C4.defer-message",
+            S3 => "S3",
+            C5Mkdir => "C5.mkdir",
+            C5MkdirFsync => "C5.mkdir-fsync",
+            C5Publish => "C5.publish",
+            S4 => "S4",
+            C6MessageUnlink => "C6.message-unlink",
+            C6AttemptsUnlink => "C6.attempts-unlink",
+            S5 => "S5",
+            C7PlanUnlink => "C7.plan-unlink",
+            R1List => "R1.list",
+            R1Open => "R1.open",
+            R1Lock => "R1.lock",
+            R2List => "R2.list",
+            R3PlanOpen => "R3.plan-open",
+            R3PlanRead => "R3.plan-read",
+            R3S4 => "R3.S4",
+            R3S5 => "R3.S5",
+            R3PlanTmpUnlink => "R3.plan-tmp-unlink",
+            R4AttemptsUnlink => "R4.attempts-unlink",
+            B1StagedUnlink => "B1.staged-unlink",
+            B1PlanTmpUnlink => "B1.plan-tmp-unlink",
+            B1ReasonUnlink => "B1.reason-unlink",
+            B2Rename => "B2.rename",
+            B3FsyncRouter => "B3.fsync-router",
+            A1Open => "A1.open",
+            A1Truncate => "A1.truncate",
+            A1Unlink => "A1.unlink",
+            X1List => "X1.list",
+            X1Open => "X1.open",
+            X1Lock => "X1.lock",
+            X2Unlink => "X2.unlink",
+            D0List => "D0.list",
+            D0Read => "D0.read",
+            D1AttemptsUnlink => "D1.attempts-unlink",
+            D2Rename => "D2.rename",
+            D3FsyncRouter => "D3.fsync-router",
+            D4ReasonUnlink => "D4.reason-unlink",
+            D5FsyncDeferred => "D5.fsync-deferred",
+            D6MessageUnlink => "D6.message-unlink",
+            O1Open => "O1.open",
+        }
+    }
+
+    /// Every step, for the documentation test.
+    pub const ALL: &'static [Step] = {
+        use Step::*;
+        &[
+            P1Create,
+            P1Lock,
+            P2Write,
+            P2Fsync,
+            P3Rename,
+            P4FsyncRouter,
+            P4FsyncPublic,
+            P5Cleanup,
+            C0List,
+            C1Open,
+            C1Lock,
+            C1Rename,
+            C2Count,
+            C2Bump,
+            C2BumpWrite,
+            S1,
+            C3Read,
+            C3StageCreate,
+            C3StageWrite,
+            C3ReasonClear,
+            C3ReasonCreate,
+            C3ReasonWrite,
+            S2,
+            C4PlanClear,
+            C4PlanCreate,
+            C4PlanWrite,
+            C4PlanRename,
+            C4DeferReason,
+            C4DeferMessage,
+            S3,
+            C5Mkdir,
+            C5MkdirFsync,
+            C5Publish,
+            S4,
+            C6MessageUnlink,
+            C6AttemptsUnlink,
+            S5,
+            C7PlanUnlink,
+            R1List,
+            R1Open,
+            R1Lock,
+            R2List,
+            R3PlanOpen,
+            R3PlanRead,
+            R3S4,
+            R3S5,
+            R3PlanTmpUnlink,
+            R4AttemptsUnlink,
+            B1StagedUnlink,
+            B1PlanTmpUnlink,
+            B1ReasonUnlink,
+            B2Rename,
+            B3FsyncRouter,
+            A1Open,
+            A1Truncate,
+            A1Unlink,
+            X1List,
+            X1Open,
+            X1Lock,
+            X2Unlink,
+            D0List,
+            D0Read,
+            D1AttemptsUnlink,
+            D2Rename,
+            D3FsyncRouter,
+            D4ReasonUnlink,
+            D5FsyncDeferred,
+            D6MessageUnlink,
+            O1Open,
+        ]
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_spool_md_names_every_step_and_labels_are_unique() {
+        let doc = include_str!("../../../docs/spool.md");
+        let mut seen = std::collections::HashSet::new();
+        for s in Step::ALL {
+            assert!(seen.insert(s.label()), "{} twice", s.label());
+            assert!(
+                doc.contains(&format!("`{}`", s.label())),
+                "docs/spool.md does not name step `{}`",
+                s.label()
+            );
+        }
+    }
+}
