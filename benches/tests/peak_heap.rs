@@ -27,6 +27,7 @@ fn grew(by: isize) {
 }
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
+#[allow(unsafe_code)] // test-only: a GlobalAlloc cannot be implemented without it
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         COUNT.with(|c| c.set(c.get() + 1));

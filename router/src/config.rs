@@ -6,7 +6,7 @@
 //! (SPEC section 6); with neither, the command refuses to guess.
 //!
 //! The tables a configuration names (aliases, transport) are loaded and checked with it
-//! ([`crate::route::Routing::load`]); `router run` refuses to start, and `SIGHUP` refuses to
+//! (by the process layer, `process::pass::Settings::from_config`); `router run` refuses to start, and `SIGHUP` refuses to
 //! reload, when either fails.
 
 use std::path::{Path, PathBuf};

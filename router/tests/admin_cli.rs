@@ -17,8 +17,7 @@ fn cmd(cfg: &Path, args: &[&str]) -> Output {
         .arg("-c")
         .arg(cfg)
         .args(args)
-        .output()
-        .unwrap()
+        .output_within()
 }
 
 fn text(o: &Output) -> String {
@@ -26,6 +25,7 @@ fn text(o: &Output) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn deferred_status_and_check() {
     let po = new_po();
     let dir = po._tmp.path();
@@ -160,14 +160,13 @@ fn invoked_as_sendmail() {
         .env("ROUTER_CONFIG", &cfg)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin
+        .guard();
+    c.0.stdin
         .take()
         .unwrap()
         .write_all(b"To: bob@example.net\n\nhi\n.\nstill the body\n")
         .unwrap();
-    let o = c.wait_with_output().unwrap();
+    let o = c.output();
     assert!(o.status.success());
     let id = text(&o).trim().to_string();
     assert_eq!(
@@ -179,11 +178,7 @@ fn invoked_as_sendmail() {
 #[test]
 fn man_pages() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(BIN)
-        .arg("man")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let o = Command::new(BIN).arg("man").arg(dir.path()).output_within();
     assert!(o.status.success());
     for page in [
         "router",

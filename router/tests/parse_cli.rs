@@ -1,8 +1,12 @@
 //! `router parse` through the real binary: the JSON-lines contract of SPEC section 4, the
 //! whole valid corpus, every malformed shape, and `--explain`.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
+
+use common::Within;
 
 use serde_json::Value;
 
@@ -11,12 +15,11 @@ fn run(args: &[&str], input: &[u8]) -> (i32, String) {
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn router");
-    let mut stdin = child.stdin.take().expect("stdin");
+        .guard();
+    let mut stdin = child.0.stdin.take().expect("stdin");
     let input = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("wait");
+    let out = child.output();
     writer.join().expect("join").expect("write stdin");
     (
         out.status.code().unwrap_or(-1),

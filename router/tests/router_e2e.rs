@@ -19,7 +19,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -67,7 +67,7 @@ fn run_once(cfg: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         c.env(k, v);
     }
-    c.output().unwrap()
+    c.output_within()
 }
 
 /// `routed N parked N worker-restarts N time-kills N max-worker-rss-kib N dropped-log-lines N`
@@ -396,19 +396,15 @@ fn a_memory_bomb_kills_only_its_worker_and_is_parked_across_a_full_restart() {
 
 /// A child whose stderr is collected by a thread, so a test can wait for a log line.
 struct Logged {
-    child: Child,
+    child: Guard,
     log: std::sync::Arc<std::sync::Mutex<String>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
 fn spawn_logged(cmd: &mut Command) -> Logged {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).guard();
     let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (mut err, l) = (child.stderr.take().unwrap(), log.clone());
+    let (mut err, l) = (child.0.stderr.take().unwrap(), log.clone());
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 65536];
         while let Ok(n) = err.read(&mut buf) {
@@ -529,8 +525,8 @@ fn a_log_sink_nobody_reads_does_not_stop_routing() {
         .args(["run", "--once"])
         .stdout(Stdio::piped())
         .stderr(Stdio::from(writer))
-        .output()
-        .unwrap();
+        .guard()
+        .output();
     let took = t.elapsed();
     drop(never_read);
     assert!(out.status.success());
@@ -577,8 +573,7 @@ fn inotify_sighup_and_sigterm() {
             .arg(&po.root)
             .args(["submit", "-f", "a@example.org", to])
             .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .output_within();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap().trim().to_string()
     };
@@ -677,4 +672,59 @@ fn a_slow_commit_is_reported_not_killed() {
         assert_eq!(got[&format!("ok{i:02}")].0, ["local", "smtp"]);
     }
     nothing_left(&po.root);
+}
+
+/// G7's memory limit, read where the kernel keeps it: every worker's `/proc/<pid>/limits`
+/// says its address space is capped at `worker_memory_limit`, soft and hard (so it cannot
+/// raise it), and the supervisor itself is not capped.
+#[test]
+fn every_worker_runs_under_its_address_space_limit() {
+    let po = new_po();
+    let cfg = config(&po, "worker_memory_limit = \"96MiB\"", "");
+    let mut d = spawn_logged(Command::new(BIN).arg("-c").arg(&cfg).arg("run"));
+    let sup = d.child.id();
+    let children_of = |pid: u32| -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    let t = Instant::now();
+    let workers = loop {
+        let w = children_of(sup);
+        if w.len() == 2 {
+            break w;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "workers: {w:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let address_space = |pid: u32| -> (String, String) {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max address space"))
+            .unwrap()
+            .to_string();
+        let w: Vec<&str> = line.split_whitespace().collect();
+        (w[3].to_string(), w[4].to_string())
+    };
+    // A worker sets its limit first thing; give it a moment to have started.
+    std::thread::sleep(Duration::from_millis(300));
+    let want = (96u64 << 20).to_string();
+    for w in &workers {
+        assert_eq!(
+            address_space(*w),
+            (want.clone(), want.clone()),
+            "worker {w}"
+        );
+    }
+    assert_eq!(
+        address_space(sup).0,
+        "unlimited",
+        "the supervisor is not capped"
+    );
+    let pid = rustix::process::Pid::from_raw(sup as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert!(d.finish(20).success());
 }

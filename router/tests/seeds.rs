@@ -30,9 +30,9 @@ fn seed_000_two_routers_race_for_one_file() {
             put(&po, &id, &msg(i));
             originals.insert(id, msg(i));
         }
-        let spawn = || command(&po, RUN).spawn().unwrap();
+        let spawn = || command(&po, RUN).guard();
         let (a, b) = (spawn(), spawn());
-        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let (a, b) = (a.output(), b.output());
         assert!(a.status.success() && b.status.success());
         // Each message routed by exactly one of the two: one log line between them.
         let said =
@@ -87,8 +87,7 @@ fn seed_001_writer_stopped_mid_file_survives_every_cleanup() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .guard();
     {
         use std::io::Write;
         child
@@ -125,7 +124,7 @@ fn seed_001_writer_stopped_mid_file_survives_every_cleanup() {
         rustix::process::Signal::CONT,
     )
     .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = child.output();
     assert!(out.status.success(), "the resumed writer failed");
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(router(&po, RUN, &[]).success());

@@ -100,7 +100,7 @@ fn real_full_tmpfs_router_keeps_running() {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?); disk full is covered through the seam by enospc_from_every_step_on");
+        cannot_run_here("cannot mount a tmpfs here (not root?); disk full is covered through the seam by enospc_from_every_step_on");
         return;
     }
     let _m = Mount(mnt.clone());
@@ -122,9 +122,8 @@ fn real_full_tmpfs_router_keeps_running() {
         .args(["run", "--local-domain", "local.test"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
+        .guard();
+    let stderr = child.0.stderr.take().unwrap();
     let log = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
     // Let it fill the disk and back off.
     std::thread::sleep(Duration::from_millis(1500));

@@ -54,7 +54,7 @@ fn names_that_are_not_ids_are_reported_and_left_alone() {
         .unwrap();
     }
     put(&po, "good", b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
-    let out = command(&po, RUN).output().unwrap();
+    let out = command(&po, RUN).output_within();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     for bad in [".hidden", "has space", "x.reason", "semi;colon"] {
@@ -100,15 +100,14 @@ fn refuses_a_postoffice_spanning_two_file_systems() {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("skipped: cannot mount a tmpfs here");
+        cannot_run_here("cannot mount a tmpfs here (not root?)");
         return;
     }
     let out = Command::new(BIN)
         .arg("-p")
         .arg(&po.root)
         .args(RUN)
-        .output()
-        .unwrap();
+        .output_within();
     let _ = Command::new("umount").arg(&q).status();
     assert_eq!(out.status.code(), Some(75));
     assert!(
@@ -162,10 +161,9 @@ fn submit_like_sendmail() {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin.take().unwrap().write_all(input).unwrap();
-        c.wait_with_output().unwrap()
+            .guard();
+        c.0.stdin.take().unwrap().write_all(input).unwrap();
+        c.output()
     };
     let dot = submit(
         &["-f", "a@example.org", "b@example.net"],
@@ -243,8 +241,7 @@ fn configuration_file() {
         .arg("-c")
         .arg(&good)
         .args(["run", "--once"])
-        .output()
-        .unwrap();
+        .output_within();
     assert!(
         out.status.success(),
         "{}",
@@ -262,16 +259,14 @@ fn configuration_file() {
         .arg("-p")
         .arg(&po.root)
         .args(["run", "--once"])
-        .output()
-        .unwrap();
+        .output_within();
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_atempts"));
     let out = Command::new(BIN)
         .arg("-c")
         .arg(dir.path().join("absent.toml"))
         .args(["run", "--once"])
-        .output()
-        .unwrap();
+        .output_within();
     assert_eq!(out.status.code(), Some(78));
 }
 
@@ -293,10 +288,9 @@ fn submit_refuses_line_ends_in_the_sender() {
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(b"body\n").unwrap();
-    let out = c.wait_with_output().unwrap();
+        .guard();
+    c.0.stdin.take().unwrap().write_all(b"body\n").unwrap();
+    let out = c.output();
     assert_eq!(out.status.code(), Some(64));
     assert_eq!(
         std::fs::read_dir(po.root.join("router")).unwrap().count(),
@@ -331,7 +325,7 @@ fn odd_files_under_message_names_are_left_alone() {
         "m1",
         b"from <a@b.c>\nto <d@local.test>\nenv-end\n\nx\n",
     );
-    let mut child = command(&po, RUN).spawn().unwrap();
+    let mut child = command(&po, RUN).guard();
     let t = std::time::Instant::now();
     let st = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -343,7 +337,7 @@ fn odd_files_under_message_names_are_left_alone() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    let log = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    let log = std::io::read_to_string(child.0.stderr.take().unwrap()).unwrap();
     assert!(st.success(), "{st:?}\n{log}");
     assert!(po.root.join("queue/local/m1").exists());
     for n in ["fifo1", "dir1", "link1"] {

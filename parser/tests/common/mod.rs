@@ -12,6 +12,7 @@ thread_local! {
 pub struct CountingAlloc;
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
+#[allow(unsafe_code)] // test-only: a GlobalAlloc cannot be implemented without it
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|c| c.set(c.get() + 1));

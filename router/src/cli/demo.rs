@@ -135,12 +135,33 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
         ),
     )
     .map_err(|x| e("router.toml", x))?;
+    let fed = feed(&corpus, &po, &root, &config)?;
+    let log_path = tmp.path().join("router.log");
+    let status = route_with_progress(&root, &config, &log_path, &fed)?;
+    let (met, checked, missing) = report(&root, &fed);
+    let log_lines = std::fs::read_to_string(&log_path).map_or(0, |t| t.lines().count());
+    if keep {
+        let kept = tmp.keep();
+        println!(
+            "kept: {} (postoffice, router.toml, tables, router.log with {log_lines} lines)",
+            kept.display()
+        );
+    } else {
+        println!("the router's log had {log_lines} lines; the demo postoffice was removed (--keep keeps it)");
+    }
+    Ok(if met == checked && missing == 0 && status.success() {
+        exit::OK
+    } else {
+        exit::SOFTWARE
+    })
+}
 
-    // The messages.
+/// Submits every corpus message; says what was fed.
+fn feed(corpus: &Path, po: &Postoffice, root: &Path, config: &Path) -> Result<Vec<Fed>, String> {
     let mut fed: Vec<Fed> = Vec::new();
     let mut counts = [0usize; 3];
-    for m in corpus_messages(&corpus)? {
-        let id = router::spool::submit::publish(&po, &m.bytes)
+    for m in corpus_messages(corpus)? {
+        let id = router::spool::submit::publish(po, &m.bytes)
             .map_err(|x| format!("submit {}: {x}", m.source))?;
         counts[m.class as usize] += 1;
         fed.push(Fed {
@@ -159,15 +180,24 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
         "  routing them with `router -c {} run --once` (2 worker processes)",
         config.display()
     );
+    Ok(fed)
+}
 
-    // Run the router, showing progress.
-    let log_path = tmp.path().join("router.log");
-    let log = std::fs::File::create(&log_path).map_err(|x| e("log file", x))?;
+/// Runs `router run --once` as a child, showing progress; its exit status.
+fn route_with_progress(
+    root: &Path,
+    config: &Path,
+    log_path: &Path,
+    fed: &[Fed],
+) -> Result<std::process::ExitStatus, String> {
+    let e = |what: &str, err: std::io::Error| format!("{what}: {err}");
+    let total = fed.len();
+    let log = std::fs::File::create(log_path).map_err(|x| e("log file", x))?;
     let exe = std::env::current_exe().map_err(|x| e("own program", x))?;
     let started = Instant::now();
     let mut child = Command::new(exe)
         .arg("-c")
-        .arg(&config)
+        .arg(config)
         .args(["run", "--once"])
         .stdout(Stdio::piped())
         .stderr(log)
@@ -177,7 +207,7 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
     // On a terminal the progress line is redrawn; elsewhere a line is printed per change.
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let status = loop {
-        let done = settled(&root, &fed);
+        let done = settled(root, fed);
         if done != last {
             if tty {
                 eprint!("\r  progress: {done}/{total} messages routed or parked ");
@@ -209,14 +239,19 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
         started.elapsed().as_secs_f64(),
         summary_line.trim()
     );
+    Ok(status)
+}
 
-    // Where every message went.
-    let found = outcomes(&root, &fed);
+/// Prints where every message went, the summary table and the expectations; returns
+/// (expectations met, expectations checked, messages unaccounted for).
+fn report(root: &Path, fed: &[Fed]) -> (usize, usize, usize) {
+    let total = fed.len();
+    let found = outcomes(root, fed);
     println!("\nWHERE EVERY MESSAGE WENT");
     println!("{:<40} {:<30} outcome", "source", "id");
     let mut table: BTreeMap<String, usize> = BTreeMap::new();
     let (mut met, mut checked, mut missing) = (0, 0, 0);
-    for f in &fed {
+    for f in fed {
         let o = &found[&f.id];
         let short = if o.is_empty() {
             missing += 1;
@@ -255,21 +290,7 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
     }
     println!("{:<40} {total}", "total");
     println!("\nexpectations (corpus/messages/expect): {met}/{checked} met; {missing} messages unaccounted for");
-    let log_lines = std::fs::read_to_string(&log_path).map_or(0, |t| t.lines().count());
-    if keep {
-        let kept = tmp.keep();
-        println!(
-            "kept: {} (postoffice, router.toml, tables, router.log with {log_lines} lines)",
-            kept.display()
-        );
-    } else {
-        println!("the router's log had {log_lines} lines; the demo postoffice was removed (--keep keeps it)");
-    }
-    Ok(if met == checked && missing == 0 && status.success() {
-        exit::OK
-    } else {
-        exit::SOFTWARE
-    })
+    (met, checked, missing)
 }
 
 /// One place a message ended up.

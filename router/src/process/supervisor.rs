@@ -1,5 +1,5 @@
 //! `router run`: the supervisor. It routes nothing itself; it keeps N worker processes
-//! ([`crate::worker`]) running, and bounds each one's time on a message.
+//! ([`super::worker`]) running, and bounds each one's time on a message.
 //!
 //! - Each worker is this program run as `router worker`, with stdin and stdout as pipes
 //!   (the protocol is in [`super::protocol`]). A reader thread per worker turns its lines into events.
@@ -165,19 +165,8 @@ pub fn run(
     let mut draining: Option<Instant> = None;
     let mut last_rescan = Instant::now();
     loop {
-        match rx.recv_timeout(TICK) {
-            Ok(Msg::Line { slot, gen, line }) => {
-                if let Some(s) = slots.get_mut(slot) {
-                    on_line(s, gen, &line, &mut sum, log);
-                }
-            }
-            Ok(Msg::Eof { slot, gen }) => {
-                if let Some(s) = slots.get_mut(slot).filter(|s| s.gen == gen) {
-                    s.eof = true;
-                }
-            }
-            Ok(Msg::Wake) => wake_idle(&mut slots),
-            Err(_) => {}
+        if let Ok(m) = rx.recv_timeout(TICK) {
+            on_msg(&mut slots, m, &mut sum, log);
         }
         let now = Instant::now();
         if term.swap(false, Ordering::Relaxed) && draining.is_none() {
@@ -185,26 +174,10 @@ pub fn run(
                 "supervisor: draining: workers finish their batch and exit"
             ));
             draining = Some(now + args.time_limit + DRAIN_GRACE);
-            for s in &mut slots {
-                stop(s);
-            }
+            slots.iter_mut().for_each(stop);
         }
         if hup.swap(false, Ordering::Relaxed) && draining.is_none() {
-            match reload() {
-                Ok(note) => {
-                    log.line(format_args!(
-                        "supervisor: configuration reloaded ({note}); replacing workers"
-                    ));
-                    for s in &mut slots {
-                        stop(s);
-                        s.restart_at = Some(now);
-                        s.restart.reset();
-                    }
-                }
-                Err(e) => log.line(format_args!(
-                    "supervisor: reload refused, keeping the old configuration: {e}"
-                )),
-            }
+            on_hup(&mut slots, now, log, reload);
         }
         reap(&mut slots, args.once, now, log, &mut sum);
         enforce_time_limit(&mut slots, args.time_limit, log, &mut sum);
@@ -242,11 +215,7 @@ pub fn run(
         let _ = h.join();
     }
     while let Ok(m) = rx.try_recv() {
-        if let Msg::Line { slot, gen, line } = m {
-            if let Some(s) = slots.get_mut(slot) {
-                on_line(s, gen, &line, &mut sum, log);
-            }
-        }
+        on_msg(&mut slots, m, &mut sum, log);
     }
     let ended = if sum.spool_fault {
         Ended::SpoolFault
@@ -254,6 +223,48 @@ pub fn run(
         Ended::Done
     };
     (ended, sum)
+}
+
+/// One message from a reader or the inotify thread.
+fn on_msg(slots: &mut [Slot], m: Msg, sum: &mut Summary, log: &Log) {
+    match m {
+        Msg::Line { slot, gen, line } => {
+            if let Some(s) = slots.get_mut(slot) {
+                on_line(s, gen, &line, sum, log);
+            }
+        }
+        Msg::Eof { slot, gen } => {
+            if let Some(s) = slots.get_mut(slot).filter(|s| s.gen == gen) {
+                s.eof = true;
+            }
+        }
+        Msg::Wake => wake_idle(slots),
+    }
+}
+
+/// `SIGHUP`: a good new configuration replaces every worker (each finishes its batch
+/// first); a bad one is refused and the old workers go on.
+fn on_hup(
+    slots: &mut [Slot],
+    now: Instant,
+    log: &Log,
+    reload: &mut dyn FnMut() -> Result<String, String>,
+) {
+    match reload() {
+        Ok(note) => {
+            log.line(format_args!(
+                "supervisor: configuration reloaded ({note}); replacing workers"
+            ));
+            for s in slots {
+                stop(s);
+                s.restart_at = Some(now);
+                s.restart.reset();
+            }
+        }
+        Err(e) => log.line(format_args!(
+            "supervisor: reload refused, keeping the old configuration: {e}"
+        )),
+    }
 }
 
 /// Reaps the workers that have exited (only once their stdout is closed, so the message a
