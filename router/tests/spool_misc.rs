@@ -353,3 +353,84 @@ fn odd_files_under_message_names_are_left_alone() {
     let work: Vec<_> = std::fs::read_dir(po.root.join("work")).unwrap().collect();
     assert!(work.is_empty(), "work/ not empty: {work:?}");
 }
+
+/// The spool's directories are opened without following a symlink: a `queue/` that is a
+/// symlink would put every output outside the spool. Refused at start, nothing written.
+#[test]
+fn a_symlinked_spool_directory_is_refused() {
+    let po = new_po();
+    let elsewhere = po._tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::remove_dir(po.root.join("queue")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, po.root.join("queue")).unwrap();
+    put(&po, "m1", b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
+    let out = command(&po, RUN).output_within();
+    assert_eq!(out.status.code(), Some(75), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("queue"), "{err}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert!(po.root.join("router/m1").exists());
+}
+
+/// A plan cut short (a power cut before S3 on a file system that renames before it writes)
+/// is no plan: recovery rolls the message back and it is routed again to every channel.
+/// The first version read only `channel` lines and rolled forward to fewer channels.
+#[test]
+fn a_torn_plan_rolls_back_and_the_message_is_routed_whole() {
+    let po = new_po();
+    let w = po.root.join("work");
+    let msg = b"from <a@b.c>\nto <d@e.f>\nto <g@local.test>\nenv-end\n\nbody\n";
+    std::fs::write(w.join("x"), msg).unwrap();
+    std::fs::write(w.join("x@smtp"), b"id x\nchannel smtp\n...staged").unwrap();
+    std::fs::write(w.join("x@local"), b"id x\nchannel local\n...staged").unwrap();
+    for torn in ["id x\nchannel smtp\n", "id x\nchan", ""] {
+        std::fs::write(w.join("x#plan"), torn).unwrap();
+        let copy = copy_po(&po);
+        let handle = router::spool::Postoffice::open(&copy.root).unwrap();
+        let r = router::spool::recover::recover_all(&handle).unwrap();
+        assert_eq!((r.rolled_back, r.rolled_forward), (1, 0), "{torn:?}");
+        let snap = snapshot(&copy);
+        let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["router/x"], "{torn:?}");
+        assert!(router(&copy, RUN, &[]).success());
+        let snap = snapshot(&copy);
+        let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["queue/local/x", "queue/smtp/x"], "{torn:?}");
+    }
+}
+
+/// A fault while a batch is being claimed releases every message claimed so far, and
+/// charges none of them an attempt: the fault is the disk's. (The first version left them
+/// in work/ for recovery, which rolled them back with their attempt counted.)
+#[test]
+fn a_fault_during_the_claims_releases_the_batch_uncharged() {
+    let po = new_po();
+    for id in ["m1", "m2", "m3"] {
+        put(&po, id, b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
+    }
+    // The step number of the third message's open, from a trace of a clean run.
+    let trace = po._tmp.path().join("trace");
+    let copy = copy_po(&po);
+    router(
+        &copy,
+        RUN,
+        &[("ROUTER_FAULT_TRACE", trace.display().to_string())],
+    );
+    let third_open = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| l.ends_with(" C1.open"))
+        .nth(2)
+        .and_then(|l| l.split(' ').next()?.parse::<u64>().ok())
+        .expect("three claims traced");
+    let st = router(&po, RUN, &[("ROUTER_FAULT", format!("eio@{third_open}"))]);
+    assert_eq!(st.code(), Some(75));
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["router/m1", "router/m2", "router/m3"]);
+    // And then routed, once each.
+    assert!(router(&po, RUN, &[]).success());
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["queue/smtp/m1", "queue/smtp/m2", "queue/smtp/m3"]);
+}
