@@ -50,6 +50,9 @@ impl Cursor<'_, '_> {
                             self.pos += 1;
                         }
                         b')' => {
+                            // The opening `(` made depth > base; a `)` at base ended the
+                            // comment on the turn before.
+                            debug_assert!(depth > base, "comment depth below its base");
                             depth -= 1;
                             self.pos += 1;
                             if depth == base {

@@ -94,6 +94,12 @@ impl<'a, 'o> Cursor<'a, 'o> {
     #[inline]
     pub fn rest(&self) -> &'a [u8] {
         // pos never passes input.len(): every advance is bounded by a scan of the input.
+        debug_assert!(
+            self.pos <= self.input.len(),
+            "cursor at {} past the input's {} bytes",
+            self.pos,
+            self.input.len()
+        );
         self.input.get(self.pos..).unwrap_or(&[])
     }
 
@@ -168,6 +174,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
     }
 
     pub fn leave(&mut self) {
+        debug_assert!(self.depth > 0, "leave() without enter()");
         self.depth = self.depth.saturating_sub(1);
     }
 
@@ -179,6 +186,14 @@ impl<'a, 'o> Cursor<'a, 'o> {
 
     /// Runs `f` on a second pass over already-validated input: tokens are not counted again.
     pub fn replay<T>(&mut self, from: usize, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        // A replay re-reads what was scanned: it starts behind the cursor, never past it
+        // (past it, tokens would be read that were never counted against tokens_max).
+        assert!(
+            from <= self.pos && self.pos <= self.input.len(),
+            "replay from {from} with the cursor at {} of {}",
+            self.pos,
+            self.input.len()
+        );
         let (pos, tokens) = (self.pos, self.tokens);
         self.pos = from;
         let r = f(self);
@@ -191,6 +206,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
     /// validated here ([`ErrorKind::InvalidUtf8`] at the first bad byte).
     #[inline]
     pub fn str_at(&self, start: usize, end: usize) -> Result<&'a str> {
+        debug_assert!(start <= end && end <= self.input.len(), "str_at({start}, {end})");
         if let Some(s) = self.text.and_then(|t| t.get(start..end)) {
             return Ok(s);
         }

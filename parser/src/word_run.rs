@@ -73,7 +73,8 @@ impl Cursor<'_, '_> {
                 }
                 _ => break,
             }
-            // A word.
+            // A word. Every turn of this loop consumes input (linear time).
+            debug_assert!(self.pos > at, "word run made no progress at {at}");
             if prev == Prev::Word && run.unjoined_at.is_none() {
                 run.unjoined_at = Some(at);
             }

@@ -151,7 +151,12 @@ impl Aliases {
 
     /// The members of an included file.
     pub fn include_members(&self, i: usize) -> &[Target] {
-        self.includes.get(i).map_or(&[], |(_, m)| m.as_slice())
+        // Indexes come from this table's own loader: one that does not exist is a bug, never
+        // an empty list that would silently drop a mailing list's members.
+        match self.includes.get(i) {
+            Some((_, m)) => m,
+            None => panic!("include index {i} of {}", self.includes.len()),
+        }
     }
 
     /// Number of aliases.
