@@ -206,7 +206,10 @@ impl<'a, 'o> Cursor<'a, 'o> {
     /// validated here ([`ErrorKind::InvalidUtf8`] at the first bad byte).
     #[inline]
     pub fn str_at(&self, start: usize, end: usize) -> Result<&'a str> {
-        debug_assert!(start <= end && end <= self.input.len(), "str_at({start}, {end})");
+        debug_assert!(
+            start <= end && end <= self.input.len(),
+            "str_at({start}, {end})"
+        );
         if let Some(s) = self.text.and_then(|t| t.get(start..end)) {
             return Ok(s);
         }
