@@ -188,7 +188,7 @@ impl Config {
                 "routing.alias_max_depth and routing.alias_max_fanout must be at least 1".into(),
             );
         }
-        if self.limits.worker_memory_bytes_max < 32 << 20 {
+        if self.limits.worker_memory_bytes_max < crate::limits::WORKER_MEMORY_BYTES_MIN {
             return bad(format!(
                 "limits.worker_memory_limit {} is under 32MiB: a worker could not start",
                 self.limits.worker_memory_bytes_max

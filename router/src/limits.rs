@@ -90,7 +90,17 @@ pub const LOG_RCPTS_PER_LINE_MAX: usize = 10;
 /// malformed and dropped.
 pub const PROTOCOL_LINE_BYTES_MAX: usize = 512;
 
+/// The smallest `worker_memory_limit` accepted. 32 MiB: an idle worker maps about 24 MiB
+/// (its program, jemalloc, the log thread); under this it could not start. Below it
+/// `router.toml` is refused.
+pub const WORKER_MEMORY_BYTES_MIN: u64 = 32 << 20;
+
+/// The arena an alias item is parsed in when the table is loaded: an item is at most
+/// [`ALIAS_ITEM_BYTES_MAX`] bytes, and the parser's arena needs at most a few times that.
+pub const ALIAS_ARENA_BYTES: usize = 64 << 10;
+
 // Relations that must hold between the constants above.
+const _: () = assert!(ALIAS_ARENA_BYTES >= 8 * ALIAS_ITEM_BYTES_MAX);
 const _: () = assert!(ENVELOPE_RECIPIENTS_MAX * 8 <= ENVELOPE_BYTES_MAX);
 // An `error` line: `error <address> <reason>`, the address itself at most one envelope-read
 // line (checked when written), the reason capped here.

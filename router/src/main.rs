@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 /// jemalloc: steady fragmentation behaviour for long-running workers, and its allocation
 /// failures under `RLIMIT_AS` are clean (the allocator returns null; Rust aborts the worker).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -78,6 +78,12 @@ impl Drop for TempDir {
     }
 }
 
+/// How long the demo's `router run --once` may take before it is killed: the 104 messages
+/// take well under a second; two minutes means something is wrong.
+const ROUTE_TIME_MAX: Duration = Duration::from_secs(120);
+/// How often the progress line is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
 /// One submitted message: where it came from, its id, and what it must do (if known).
 struct Fed {
     source: String,
@@ -220,11 +226,11 @@ fn route_with_progress(
         if let Ok(Some(s)) = child.try_wait() {
             break s;
         }
-        if started.elapsed() > Duration::from_secs(120) {
+        if started.elapsed() > ROUTE_TIME_MAX {
             let _ = child.kill();
             return Err("router run --once took over 120 s; killed".into());
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(PROGRESS_EVERY);
     };
     let mut summary_line = String::new();
     if let Some(mut out) = child.stdout.take() {

@@ -89,6 +89,10 @@ pub fn run(g: &Globals<'_>, a: RunArgs) -> Result<u8, u8> {
     ))
 }
 
+/// How often `run --inline` looks at router/ again (it has no inotify: it is for tests and
+/// scripts).
+const INLINE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// `router run --inline`: the routing loop in this process.
 fn inline(c: &Config, once: bool, public_max_age: u64) -> u8 {
     let log = Log::start();
@@ -120,7 +124,7 @@ fn inline(c: &Config, once: bool, public_max_age: u64) -> u8 {
                     );
                     return exit::OK;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                std::thread::sleep(INLINE_POLL);
             }
             Err(e) => {
                 let wait = worker::spool_fault(&mut backoff, &log, &e);

@@ -199,8 +199,10 @@ fn classify(item: &str) -> Result<Classified, String> {
     if unquoted.starts_with('/') {
         return Ok(Other(Target::File(unquoted.into())));
     }
-    if unquoted.len() > 9 && unquoted[..9].eq_ignore_ascii_case(":include:") {
-        let p = unquoted[9..].trim();
+    const INCLUDE: &str = ":include:";
+    let n = INCLUDE.len();
+    if unquoted.len() > n && unquoted[..n].eq_ignore_ascii_case(INCLUDE) {
+        let p = unquoted[n..].trim();
         if !p.starts_with('/') {
             return Err(format!(":include:{p}: the path must be absolute"));
         }
@@ -222,7 +224,7 @@ fn classify(item: &str) -> Result<Classified, String> {
             domain: String::new(),
         }));
     }
-    let arena = mailaddr::Arena::new(64 << 10);
+    let arena = mailaddr::Arena::new(crate::limits::ALIAS_ARENA_BYTES);
     let list = mailaddr::parse_address_list(item.as_bytes(), &arena, &mailaddr::Options::DEFAULT)
         .map_err(|e| format!("bad address {item:?}: {e}"))?;
     let mut boxes = list.mailboxes();

@@ -415,8 +415,12 @@ fn describe(status: &std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
-        (_, Some(9)) => "was killed (SIGKILL)".into(),
-        (_, Some(6)) => "aborted (SIGABRT: out of memory under RLIMIT_AS, or a panic)".into(),
+        (_, Some(s)) if s == rustix::process::Signal::KILL.as_raw() => {
+            "was killed (SIGKILL)".into()
+        }
+        (_, Some(s)) if s == rustix::process::Signal::ABORT.as_raw() => {
+            "aborted (SIGABRT: out of memory under RLIMIT_AS, or a panic)".into()
+        }
         (_, Some(s)) => format!("died on signal {s}"),
         _ => "ended".into(),
     }

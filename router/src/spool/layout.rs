@@ -54,13 +54,17 @@ pub struct Postoffice {
 pub const SUBDIRS: [&str; 5] = ["public", "router", "work", "queue", "deferred"];
 
 impl Postoffice {
-    /// Creates the layout under `root` (existing directories are kept).
+    /// Creates the layout under `root` (existing directories are kept). The root and its
+    /// parents are the administrator's path; the spool's directories are made through the
+    /// seam, inside it (O0).
     pub fn init(root: &Path) -> io::Result<()> {
-        for d in std::iter::once(PathBuf::new()).chain(SUBDIRS.iter().map(PathBuf::from)) {
-            let p = root.join(d);
-            std::fs::create_dir_all(&p)?;
+        std::fs::create_dir_all(root)?;
+        let fs = seam::from_env();
+        let top = fs.open_root(root)?;
+        for d in SUBDIRS {
+            fs.mkdir(Step::O0Mkdir, &top, d)?;
         }
-        Ok(())
+        fs.fsync_dir(Step::O0Fsync, &top)
     }
 
     /// Opens the postoffice at `root` with the process's seam ([`seam::from_env`]).

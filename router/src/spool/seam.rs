@@ -1,4 +1,6 @@
-//! The file-system seam: every system call the spool makes goes through the [`Seam`] trait.
+//! The file-system seam: every system call the spool makes on the postoffice goes through the
+//! [`Seam`] trait (the only exceptions: `router init` making the root's own path, which is the
+//! administrator's, and reading the routing tables, which are not in the spool).
 //!
 //! Each call is one [`Step`] of docs/spool.md. [`Os`] is the real implementation. With the
 //! cargo feature `fault-injection` (on in the tests' build of the binary, never in a release

@@ -13,7 +13,7 @@
 //! | `A` | take back an attempt (the disk's fault, not the message's) |
 //! | `X` | the public/ reaper |
 //! | `D` | the administrator's commands on deferred/ |
-//! | `O` | opening the postoffice (start-up) |
+//! | `O` | making (`router init`) and opening the postoffice (start-up) |
 //!
 //! A test checks that docs/spool.md names every label.
 
@@ -95,7 +95,9 @@ pub enum Step {
     D4ReasonUnlink,
     D5FsyncDeferred,
     D6MessageUnlink,
-    // Opening the postoffice.
+    // Making and opening the postoffice.
+    O0Mkdir,
+    O0Fsync,
     O1Open,
 }
 
@@ -172,6 +174,8 @@ impl Step {
             D4ReasonUnlink => "D4.reason-unlink",
             D5FsyncDeferred => "D5.fsync-deferred",
             D6MessageUnlink => "D6.message-unlink",
+            O0Mkdir => "O0.mkdir",
+            O0Fsync => "O0.fsync",
             O1Open => "O1.open",
         }
     }
@@ -248,6 +252,8 @@ impl Step {
             D4ReasonUnlink,
             D5FsyncDeferred,
             D6MessageUnlink,
+            O0Mkdir,
+            O0Fsync,
             O1Open,
         ]
     };
