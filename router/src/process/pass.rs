@@ -153,15 +153,20 @@ pub fn pass(
             super::log::clean(n)
         ));
     }
+    for n in &p.not_readable {
+        log.line(format_args!(
+            "router/{n} cannot be opened by this router (permission denied); left alone"
+        ));
+    }
     for n in &p.bad_names {
         log.line(format_args!(
             "router/{} is not a message id; left alone",
             super::log::clean(n)
         ));
     }
-    for n in &p.conflicts {
+    for (id, what) in &p.conflicts {
         log.line(format_args!(
-            "router/{n}: work/{n} exists already (an id used twice); both left alone"
+            "{id}: id used twice: {what}; nothing replaced, {id} left for a later pass"
         ));
     }
     for (id, what) in &p.anomalies {

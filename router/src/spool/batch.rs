@@ -96,8 +96,13 @@ pub struct Pass {
     pub bad_names: Vec<String>,
     /// Message names in router/ that are not regular files (a FIFO, a directory, a link).
     pub not_files: Vec<String>,
-    /// Ids whose `work/<id>` already existed at claim: reported, both left alone.
-    pub conflicts: Vec<String>,
+    /// Messages in router/ this router may not open (another user's file).
+    pub not_readable: Vec<String>,
+    /// Ids used twice: `work/<id>` existed at claim, or a name the commit was to create
+    /// (`queue/<ch>/<id>`, `deferred/<id>`) belongs to an earlier message of the same id.
+    /// `(id, what)`: reported; nothing replaced; the newcomer is left where it is, and the
+    /// pass goes on with the others.
+    pub conflicts: Vec<(String, String)>,
     /// What recovery found and left for a person (`(id, what)`).
     pub anomalies: Vec<(String, String)>,
 }
@@ -130,6 +135,9 @@ struct Work {
     claimed: Claimed,
     plan: Plan,
     state: State,
+    /// An id used twice, met at C4 or C5: the message goes no further in this batch (what it
+    /// is is said here), and recovery finishes or undoes it once the name is free.
+    conflict: Option<String>,
 }
 
 impl Work {
@@ -251,6 +259,10 @@ impl Batch<'_, '_> {
             return Err(release_uncommitted(self.po, &batch, e));
         }
         for w in batch {
+            if let Some(what) = w.conflict {
+                self.pass.conflicts.push((w.claimed.id, what));
+                continue;
+            }
             assert_eq!(w.state, State::Removed, "{} not finished", w.claimed.id);
             let fate = match w.plan {
                 Plan::Route { channels } => {
@@ -291,9 +303,16 @@ impl Batch<'_, '_> {
                     }
                     continue;
                 }
+                Ok(Claim::NotReadable) => {
+                    if !self.pass.not_readable.contains(id) {
+                        self.pass.not_readable.push(id.clone());
+                    }
+                    continue;
+                }
                 Ok(Claim::Conflict) => {
-                    if !self.pass.conflicts.contains(id) {
-                        self.pass.conflicts.push(id.clone());
+                    let what = format!("work/{id} exists already");
+                    if !self.pass.conflicts.iter().any(|(i, _)| i == id) {
+                        self.pass.conflicts.push((id.clone(), what));
                     }
                     continue;
                 }
@@ -321,6 +340,7 @@ impl Batch<'_, '_> {
                         channels: Vec::new(),
                     },
                     state: State::Counted,
+                    conflict: None,
                 });
                 if let Err(e) = attempts::bump(po, id) {
                     return Err((batch, e.into()));
@@ -331,6 +351,7 @@ impl Batch<'_, '_> {
                 claimed: c,
                 plan,
                 state: State::Counted,
+                conflict: None,
             });
         }
         Ok(batch)
@@ -368,23 +389,41 @@ impl Batch<'_, '_> {
         fs.syncfs(Step::S2, &po.work)?;
         // C4: the commit points: a plan, or the move into deferred/.
         for w in batch.iter_mut() {
-            match &w.plan {
-                Plan::Route { channels } => commit::plan(po, &w.claimed.id, channels)?,
-                Plan::Defer(_) => defer::commit(po, &w.claimed.id)?,
+            let r = match &w.plan {
+                Plan::Route { channels } => {
+                    commit::plan(po, &w.claimed.id, channels).map_err(Error::from)
+                }
+                Plan::Defer(_) => defer::commit(po, &w.claimed.id),
+            };
+            match r {
+                Ok(()) => w.advance(State::Committed),
+                // Not committed: the message stays in work/ with its reason, and recovery
+                // rolls it back to router/ once this batch lets go of it.
+                Err(Error::IdReused { place, .. }) => {
+                    w.conflict = Some(format!("{place} exists already"))
+                }
+                Err(e) => return Err(e),
             }
-            w.advance(State::Committed);
         }
         fs.syncfs(Step::S3, &po.work)?;
         // C5.
-        for w in batch.iter_mut() {
+        for w in batch.iter_mut().filter(|w| w.conflict.is_none()) {
             if let Plan::Route { channels } = &w.plan {
-                commit::publish(po, &w.claimed.id, channels)?;
+                match commit::publish(po, &w.claimed.id, channels) {
+                    Ok(()) => {}
+                    // Committed: recovery rolls it forward once the earlier copy is gone.
+                    Err(Error::IdReused { place, .. }) => {
+                        w.conflict = Some(format!("{place} exists already"));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             w.advance(State::Published);
         }
         fs.syncfs(Step::S4, &po.work)?;
         // C6.
-        for w in batch.iter_mut() {
+        for w in batch.iter_mut().filter(|w| w.conflict.is_none()) {
             match &w.plan {
                 Plan::Route { .. } => commit::remove_message(po, &w.claimed.id)?,
                 Plan::Defer(_) => defer::cleanup(po, &w.claimed.id)?,
@@ -393,7 +432,7 @@ impl Batch<'_, '_> {
         }
         fs.syncfs(Step::S5, &po.work)?;
         // C7.
-        for w in batch.iter() {
+        for w in batch.iter().filter(|w| w.conflict.is_none()) {
             if let Plan::Route { .. } = &w.plan {
                 commit::remove_plan(po, &w.claimed.id)?;
             }

@@ -34,10 +34,15 @@ pub enum Claim {
     Conflict,
     /// `router/<id>` is not a regular file. Reported, left alone.
     NotAFile,
+    /// `router/<id>` cannot be opened by this router (another user's file, mode 0600):
+    /// reported, left alone. It is that file's fault, not the spool's: the pass goes on.
+    NotReadable,
 }
 
 const ELOOP: i32 = 40;
 const ENXIO: i32 = 6;
+const EACCES: i32 = 13;
+const EPERM: i32 = 1;
 
 pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
     let fs = &*po.fs;
@@ -46,6 +51,9 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
         Ok(None) => return Ok(Claim::Lost),
         // A symlink (O_NOFOLLOW) or a socket: not a message.
         Err(e) if matches!(e.raw_os_error(), Some(ELOOP | ENXIO)) => return Ok(Claim::NotAFile),
+        Err(e) if matches!(e.raw_os_error(), Some(EACCES | EPERM)) => {
+            return Ok(Claim::NotReadable)
+        }
         Err(e) => return Err(e),
     };
     let meta = fs.meta(&file)?;

@@ -31,8 +31,18 @@ pub fn stage_reason(po: &Postoffice, id: &str, reason: &ParkReason) -> io::Resul
     )
 }
 
-/// C4 (after S2): move the reason, then the message, into deferred/.
+/// C4 (after S2): move the reason, then the message, into deferred/. A parked message of the
+/// same id already there is never touched, its reason file included: the newcomer is not
+/// committed (`IdReused`) and stays in work/.
 pub fn commit(po: &Postoffice, id: &str) -> Result<(), Error> {
+    if po.fs.exists(&po.deferred, id)? {
+        return Err(Error::IdReused {
+            id: id.into(),
+            place: format!("deferred/{id}"),
+        });
+    }
+    // A reason file without its message is stale (a deferral that died between its two
+    // renames): replaced.
     po.fs.rename(
         Step::C4DeferReason,
         &po.work,

@@ -69,14 +69,31 @@ pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
     let work = fs.list(Step::R2List, &po.work)?;
     let staged = staged_by_owner(&work);
     let none = Vec::new();
+    // Each message on its own: one whose id is used twice (its plan names a queue file an
+    // earlier message of that id still holds) is reported and left, and the others go on.
+    // A disk fault stops recovery: it is no message's.
     for (id, _lock) in &held {
-        recover_locked(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r)?;
+        let res = recover_locked(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r);
+        isolate(id, res, &mut r)?;
     }
     // R4: ids with no message: a router past its commit point (live or dead) or a parked one.
     for id in &orphans {
-        recover_orphan(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r)?;
+        let res = recover_orphan(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r);
+        isolate(id, res, &mut r)?;
     }
     Ok(r)
+}
+
+/// A message's own fault (an id used twice) becomes an anomaly; a disk fault goes on up.
+fn isolate(id: &str, res: Result<(), Error>, r: &mut Recovered) -> Result<(), Error> {
+    match res {
+        Err(Error::IdReused { place, .. }) => {
+            r.anomalies
+                .push((id.into(), format!("id used twice: {place} exists already")));
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The staged outputs in a listing of work/, by the id they belong to: `<id>@<channel>`.

@@ -1,0 +1,171 @@
+//! No one message or file stops the mail of the others (G9, seed 004's "it tied up all our
+//! router processes and stopped all mail"). Each test puts one bad thing beside innocent mail,
+//! through the real binary, and checks that the innocent mail is routed, that the bad thing
+//! ends where the fault model says (docs/architecture.md, "Who is at fault"), that nothing
+//! is lost or replaced, and that the router keeps routing on later passes.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn msg(to: &str, body: &str) -> Vec<u8> {
+    format!("from <a@b.c>\nto <{to}>\nenv-end\nSubject: {body}\n\n{body}\n").into_bytes()
+}
+
+fn keys(po: &Po) -> Vec<String> {
+    snapshot(po).into_keys().collect()
+}
+
+/// An injector reuses an id while the first copy still waits in `queue/smtp/` and another id
+/// while its first copy is parked in `deferred/`. Before: publishing failed after the commit
+/// point, every later pass failed in recovery, batch-mates stayed in work/, and the parked
+/// copy's reason file was overwritten by the newcomer's.
+#[test]
+fn an_id_used_twice_stops_no_one_and_replaces_nothing() {
+    let po = new_po();
+    let q = po.root.join("queue/smtp");
+    std::fs::create_dir_all(&q).unwrap();
+    std::fs::write(q.join("dup"), b"the earlier copy, not yet delivered").unwrap();
+    let d = po.root.join("deferred");
+    std::fs::write(d.join("dup2"), b"the earlier parked message").unwrap();
+    std::fs::write(
+        d.join("dup2.reason"),
+        b"Reason: hop-limit\nDetail: the first\n",
+    )
+    .unwrap();
+    put(&po, "dup", &msg("x@example.net", "newcomer"));
+    put(
+        &po,
+        "dup2",
+        b"from <a@b.c>\nbogus\nenv-end\n\nnewcomer, malformed\n",
+    );
+    for i in 0..3 {
+        put(
+            &po,
+            &format!("ok{i}"),
+            &msg(&format!("u{i}@example.net"), "innocent"),
+        );
+    }
+    let out = command(&po, RUN).output_within();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("dup: id used twice: queue/smtp/dup exists already"),
+        "{log}"
+    );
+    assert!(
+        log.contains("dup2: id used twice: deferred/dup2 exists already"),
+        "{log}"
+    );
+    let snap = snapshot(&po);
+    for i in 0..3 {
+        assert!(
+            snap.contains_key(&format!("queue/smtp/ok{i}")),
+            "{:?}",
+            snap.keys()
+        );
+    }
+    assert_eq!(
+        snap["queue/smtp/dup"],
+        b"the earlier copy, not yet delivered"
+    );
+    assert_eq!(snap["deferred/dup2"], b"the earlier parked message");
+    assert_eq!(
+        snap["deferred/dup2.reason"],
+        b"Reason: hop-limit\nDetail: the first\n"
+    );
+    // The routers go on: a later pass routes new mail, and reports the newcomers again.
+    put(&po, "ok3", &msg("u3@example.net", "innocent"));
+    let out = command(&po, RUN).output_within();
+    assert!(out.status.success());
+    assert!(
+        snapshot(&po).contains_key("queue/smtp/ok3"),
+        "{:?}",
+        keys(&po)
+    );
+    // Once the agent has taken the earlier copy, the newcomer is delivered: nothing lost.
+    std::fs::remove_file(q.join("dup")).unwrap();
+    let out = command(&po, RUN).output_within();
+    assert!(out.status.success());
+    let snap = snapshot(&po);
+    let dup = String::from_utf8_lossy(&snap["queue/smtp/dup"]).into_owned();
+    assert!(
+        dup.starts_with("id dup\n") && dup.ends_with("newcomer\n"),
+        "{dup}"
+    );
+    assert!(
+        !snap
+            .keys()
+            .any(|k| k.starts_with("work/dup#") || k == "work/dup"),
+        "{:?}",
+        snap.keys()
+    );
+    // The parked newcomer is still not parked over the first (it waits, reported).
+    assert_eq!(
+        snap["deferred/dup2.reason"],
+        b"Reason: hop-limit\nDetail: the first\n"
+    );
+}
+
+/// A file in router/ the router may not open (another user's 0600 file: `router submit` run
+/// with umask 077 makes exactly that when router/ is group-writable). Before: every pass
+/// failed. The router runs as an unprivileged user here, as it does in service.
+#[test]
+fn a_file_the_router_cannot_open_is_left_alone() {
+    if !rustix::process::geteuid().is_root() {
+        cannot_run_here("needs root to run the router as another user");
+        return;
+    }
+    let po = new_po();
+    let nobody = 65534;
+    // The test's directory is private to root: let the router's user through.
+    std::fs::set_permissions(po._tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    put(&po, "theirs", &msg("t@example.net", "someone else's"));
+    for i in 0..2 {
+        put(
+            &po,
+            &format!("ok{i}"),
+            &msg(&format!("u{i}@example.net"), "innocent"),
+        );
+    }
+    let chown = |p: &std::path::Path| {
+        std::os::unix::fs::chown(p, Some(nobody), Some(nobody)).unwrap();
+    };
+    chown(&po.root);
+    for d in ["public", "router", "work", "queue", "deferred"] {
+        chown(&po.root.join(d));
+    }
+    for i in 0..2 {
+        chown(&po.root.join(format!("router/ok{i}")));
+    }
+    let theirs = po.root.join("router/theirs");
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = || {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+            .arg("-p")
+            .arg(&po.root)
+            .args(RUN)
+            .stdout(Stdio::null())
+            .output_within()
+    };
+    let out = run();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {log}", out.status);
+    assert!(
+        log.contains("router/theirs cannot be opened by this router"),
+        "{log}"
+    );
+    let snap = snapshot(&po);
+    assert!(snap.contains_key("queue/smtp/ok0") && snap.contains_key("queue/smtp/ok1"));
+    assert!(snap.contains_key("router/theirs"), "left where it was");
+    // And again: the next pass is not stopped either.
+    put(&po, "ok2", &msg("u2@example.net", "innocent"));
+    chown(&po.root.join("router/ok2"));
+    let out = run();
+    assert!(out.status.success());
+    assert!(snapshot(&po).contains_key("queue/smtp/ok2"));
+}
