@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(n > ENVELOPE_LINE_BYTES_MAX);
         return;
     }
-    let again = envelope::parse(&out).expect("channel output must read as an envelope");
+    let again = envelope::parse_output(&out).expect("channel output must read as an envelope");
     assert_eq!(again.from, env.from);
     assert_eq!(
         &out[again.message_offset..],

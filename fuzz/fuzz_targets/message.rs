@@ -66,8 +66,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!outputs.is_empty());
                 for (ch, out) in &outputs {
                     assert!(CHANNELS.contains(&ch.as_str()), "unknown channel {ch}");
-                    let again =
-                        router::core::envelope::parse(out).expect("output reads as an envelope");
+                    let again = router::core::envelope::parse_output(out)
+                        .expect("output reads as an envelope");
                     assert_eq!(again.from, env.from);
                     let copy = &out[again.message_offset..];
                     if copy != message {

@@ -87,8 +87,10 @@ pub struct RoutingConfig {
     /// The longest alias chain (`a: b`, `b: c`, ...). Default 10, sendmail's MAXRCRSN.
     #[serde(rename = "alias_max_depth")]
     pub alias_depth_max: usize,
-    /// The most destinations one message may expand to, duplicates included (each is
-    /// work and memory). Default 1000; over it the message is parked (`too-many-recipients`).
+    /// The most destinations alias expansion may produce for one message, duplicates
+    /// included (each is work and memory); recipients given directly are not counted (the
+    /// envelope's and the headers' caps bound them). Default 1000; over it the message is
+    /// parked (`too-many-destinations`).
     #[serde(rename = "alias_max_fanout")]
     pub alias_fanout_max: usize,
     /// `"pass"` (default) or `"defer"`: a syntax error in a field the router does not need.
@@ -176,6 +178,12 @@ impl Config {
         }
         if !crate::names::is_channel(&self.routing.default_channel) {
             return bad(format!("routing.default_channel {:?} is not a channel name (lower-case letters, digits, - and _)", self.routing.default_channel));
+        }
+        let relay = &self.routing.relay_host;
+        if !relay.is_empty() && !crate::names::is_next_hop(relay) {
+            return bad(format!(
+                "routing.relay_host {relay:?} has a space, an angle bracket or a control character"
+            ));
         }
         if self.routing.relay_host.len() > crate::limits::NEXTHOP_BYTES_MAX {
             return bad(format!(
@@ -350,6 +358,8 @@ relay_host = ""
             "[limits]\nmax_attempts = 0\n",
             "[limits.parser]\ninput_bytes_max = 200000\n",
             "[routing]\ndefault_channel = \"Bad Channel\"\n",
+            "[routing]\nrelay_host = \"relay <x@y>\"\n",
+            "[routing]\nrelay_host = \"[relay]:25\\n\"\n",
             "workers = -1\n",
         ] {
             assert!(Config::parse(bad, Path::new("r")).is_err(), "{bad}");

@@ -56,6 +56,16 @@ pub fn deferred_reason(id: &str) -> String {
     format!("{id}.reason")
 }
 
+/// True if `hop` can stand as a next hop on a channel output line (`rcpt <hop> <address>`):
+/// not empty, and no space, angle bracket or control byte, any of which would let a table
+/// or `relay_host` change what the agent reads as the address.
+pub fn is_next_hop(hop: &str) -> bool {
+    !hop.is_empty()
+        && !hop
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
 /// The id a `work/` name belongs to (the part before `#` or `@`).
 pub fn owner(name: &str) -> &str {
     name.split(['#', '@']).next().unwrap_or(name)

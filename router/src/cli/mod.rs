@@ -97,7 +97,8 @@ pub fn main(mut args: Vec<OsString>) -> u8 {
         .first()
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned());
-    if invoked_as.as_deref() == Some("sendmail") {
+    let as_sendmail = invoked_as.as_deref() == Some("sendmail");
+    if as_sendmail {
         args.insert(1, "submit".into());
     }
     let cli = match Cli::try_parse_from(args) {
@@ -111,16 +112,17 @@ pub fn main(mut args: Vec<OsString>) -> u8 {
             };
         }
     };
-    dispatch(cli).unwrap_or_else(|code| code)
+    dispatch(cli, as_sendmail).unwrap_or_else(|code| code)
 }
 
 /// Each command gives its exit code; `Err` is an exit code from a step that refused (a
 /// configuration that does not load, a postoffice that does not open), already explained on
 /// stderr.
-fn dispatch(cli: Cli) -> Result<u8, u8> {
+fn dispatch(cli: Cli, as_sendmail: bool) -> Result<u8, u8> {
     let g = Globals {
         config: &cli.config,
         postoffice: cli.postoffice.as_deref(),
+        as_sendmail,
     };
     match cli.command {
         Command::Init { dir } => Ok(init::run(&dir)),
@@ -140,6 +142,8 @@ fn dispatch(cli: Cli) -> Result<u8, u8> {
 pub struct Globals<'a> {
     pub config: &'a Path,
     pub postoffice: Option<&'a Path>,
+    /// Invoked as `sendmail`: `submit` is silent on success, as sendmail is.
+    pub as_sendmail: bool,
 }
 
 impl Globals<'_> {

@@ -84,12 +84,16 @@ pub fn run(g: &Globals<'_>, a: Args) -> Result<u8, u8> {
             .map(|u| format!("{u}@localhost"))
             .unwrap_or_else(|_| "<>".into())
     });
-    // A line end in the sender or a recipient would add lines to the envelope (injection).
+    // A line end in the sender or a recipient would add lines to the envelope (injection);
+    // any other control character would be parked later by the router: refused now, where
+    // the caller can see it.
     if let Some(r) = std::iter::once(&sender)
         .chain(&a.recipients)
-        .find(|r| r.contains(['\n', '\r']))
+        .find(|r| r.chars().any(char::is_control))
     {
-        eprintln!("router submit: bad address {r:?} (line ends are not allowed)");
+        eprintln!(
+            "router submit: bad address {r:?} (line ends and other control characters are not allowed)"
+        );
         return Ok(exit::USAGE);
     }
     let to: Vec<String> = a.recipients.iter().map(|r| bracketed(r)).collect();
@@ -98,7 +102,13 @@ pub fn run(g: &Globals<'_>, a: Args) -> Result<u8, u8> {
     router::core::envelope::write_input(&mut msg, &bracketed(&sender), &to, &body);
     Ok(match publish(&po, &msg) {
         Ok(id) => {
-            println!("{id}");
+            // Published: the message is the router's now, whatever happens to this line. A
+            // failure to print it (stdout closed) must not make the caller submit it again;
+            // and as `sendmail`, success is silent.
+            if !g.as_sendmail {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{id}");
+            }
             exit::OK
         }
         Err(e) => {

@@ -38,6 +38,8 @@ pub enum EnvelopeError {
     TwoFroms { offset: usize },
     #[error("more than {limit} recipients at byte {offset}")]
     TooManyRecipients { offset: usize, limit: usize },
+    #[error("envelope keyword reserved for the channel output (id, channel, rcpt, error) at byte {offset}")]
+    Reserved { offset: usize },
 }
 
 impl EnvelopeError {
@@ -47,7 +49,8 @@ impl EnvelopeError {
             EnvelopeError::LineTooLong { offset, .. }
             | EnvelopeError::BadLine { offset }
             | EnvelopeError::TwoFroms { offset }
-            | EnvelopeError::TooManyRecipients { offset, .. } => Some(offset),
+            | EnvelopeError::TooManyRecipients { offset, .. }
+            | EnvelopeError::Reserved { offset } => Some(offset),
             EnvelopeError::NoEnd { .. } | EnvelopeError::NoFrom => None,
         }
     }
@@ -68,7 +71,8 @@ impl EnvelopeError {
             }
             EnvelopeError::BadLine { .. }
             | EnvelopeError::NoFrom
-            | EnvelopeError::TwoFroms { .. } => ParkReason::MalformedEnvelope {
+            | EnvelopeError::TwoFroms { .. }
+            | EnvelopeError::Reserved { .. } => ParkReason::MalformedEnvelope {
                 detail: self.to_string(),
                 offset: self.offset(),
                 limit: None,
@@ -77,8 +81,22 @@ impl EnvelopeError {
     }
 }
 
-/// Parses the envelope at the start of `msg`.
+/// Keywords of the channel output format that an input envelope may not carry.
+const RESERVED: [&str; 4] = ["id", "channel", "rcpt", "error"];
+
+/// Parses the router input envelope at the start of `msg` (`router/<id>`): the channel
+/// output's own keywords are refused.
 pub fn parse(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
+    parse_as(msg, false)
+}
+
+/// Parses a channel output's envelope (`queue/<channel>/<id>`), as its agent reads it: the
+/// same lines, with `id`, `channel`, `rcpt` and `error` among the passed-on keywords.
+pub fn parse_output(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
+    parse_as(msg, true)
+}
+
+fn parse_as(msg: &[u8], output: bool) -> Result<Envelope<'_>, EnvelopeError> {
     let mut env = Envelope {
         from: "",
         to: Vec::new(),
@@ -154,6 +172,11 @@ pub fn parse(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
                     });
                 }
                 env.to.push(value);
+            }
+            // The channel output's own keywords: passed on, one would give the agent an id, a
+            // channel, a recipient or an error the router never chose.
+            _ if !output && RESERVED.iter().any(|r| kw.eq_ignore_ascii_case(r)) => {
+                return Err(EnvelopeError::Reserved { offset: line_start })
             }
             _ => env.extra.push(line),
         }
@@ -309,5 +332,18 @@ mod tests {
             parse(&mk(ENVELOPE_RECIPIENTS_MAX + 1)),
             Err(EnvelopeError::TooManyRecipients { .. })
         ));
+    }
+
+    #[test]
+    fn the_outputs_own_keywords_are_refused_in_any_case() {
+        for kw in ["id", "channel", "rcpt", "error", "RCPT", "Channel"] {
+            let m = format!("from <a@b>\n{kw} x y\nto <c@d>\nenv-end\n");
+            assert_eq!(
+                parse(m.as_bytes()),
+                Err(EnvelopeError::Reserved { offset: 11 }),
+                "{kw}"
+            );
+        }
+        assert!(parse(b"from <a@b>\nx-id 1\nenv-end\n").is_ok());
     }
 }

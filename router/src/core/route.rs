@@ -106,7 +106,7 @@ impl Routing {
                     address: rcpt.into(),
                     error: Some("null recipient <>".into()),
                 },
-                self.alias_fanout_max,
+                None,
             ),
             Err(e) => out.push(
                 Dest {
@@ -115,7 +115,7 @@ impl Routing {
                     address: rcpt.into(),
                     error: Some(capped(format!("{}: {}", e.kind.name(), e))),
                 },
-                self.alias_fanout_max,
+                None,
             ),
         }
     }
@@ -150,7 +150,9 @@ impl Routing {
         chain: &mut Vec<String>,
         out: &mut Expansion,
     ) -> Result<(), ParkReason> {
-        let cap = self.alias_fanout_max;
+        // A recipient given directly (no alias chain yet) is bounded by the envelope's or the
+        // headers' own caps; only what aliases expand into counts against the fan-out cap.
+        let cap = (!chain.is_empty()).then_some(self.alias_fanout_max);
         if !self.is_local(domain) {
             return out.push(self.remote(local, domain), cap);
         }
@@ -199,7 +201,7 @@ impl Routing {
         chain: &mut Vec<String>,
         out: &mut Expansion,
     ) -> Result<(), ParkReason> {
-        let cap = self.alias_fanout_max;
+        let cap = Some(self.alias_fanout_max);
         let name = chain.last().map_or("-", String::as_str);
         match m {
             Target::Address { local, domain: d } => {
@@ -304,28 +306,49 @@ fn local_dest(local: &str, domain: &str) -> Dest {
 }
 
 /// The destinations of one message, as they are produced: duplicates are kept until
-/// [`Expansion::finish`], and every one counts against the fan-out cap.
+/// [`Expansion::finish`], and every one an alias expanded into counts against the fan-out
+/// cap (recipients given directly are bounded by the envelope's and the headers' caps).
 #[derive(Debug, Default)]
 pub struct Expansion {
     dests: Vec<Dest>,
+    /// Destinations produced by alias expansion, duplicates included.
+    expanded: usize,
 }
 
 impl Expansion {
-    fn push(&mut self, d: Dest, cap: usize) -> Result<(), ParkReason> {
-        if self.dests.len() >= cap {
-            return Err(ParkReason::TooManyDestinations { limit: cap });
+    /// Adds a destination; `cap` is `Some(alias_fanout_max)` inside an alias expansion.
+    fn push(&mut self, d: Dest, cap: Option<usize>) -> Result<(), ParkReason> {
+        if let Some(cap) = cap {
+            if self.expanded >= cap {
+                return Err(ParkReason::TooManyDestinations { limit: cap });
+            }
+            self.expanded += 1;
         }
         self.dests.push(d);
         Ok(())
     }
 
-    /// The destinations, duplicates removed (the first kept), in order.
+    /// The destinations, duplicates removed (the first kept), in order. Two destinations are
+    /// the same when their channel and address are: an address's domain compared without
+    /// case (RFC 5321 section 2.4), its local part, a command or a file name exactly.
     pub fn finish(self) -> Vec<Dest> {
         let mut seen = HashSet::with_capacity(self.dests.len());
         self.dests
             .into_iter()
-            .filter(|d| seen.insert((d.channel.clone(), d.address.to_ascii_lowercase())))
+            .filter(|d| seen.insert((d.channel.clone(), dedup_key(&d.address))))
             .collect()
+    }
+}
+
+/// The address with its domain lower-cased, for `<local@domain>`; anything else as it is.
+fn dedup_key(address: &str) -> String {
+    match address
+        .strip_prefix('<')
+        .and_then(|a| a.strip_suffix('>'))
+        .and_then(|a| a.rsplit_once('@'))
+    {
+        Some((local, domain)) => format!("<{local}@{}>", domain.to_ascii_lowercase()),
+        None => address.to_string(),
     }
 }
 
@@ -474,5 +497,47 @@ mod tests {
             route(&r, "<wide@example.org>"),
             Err(ParkReason::TooManyDestinations { limit: 15 })
         );
+    }
+
+    #[test]
+    fn plain_recipients_are_not_counted_against_the_alias_fan_out_cap() {
+        // Found by a real-mail run: 1 001 envelope recipients were parked by the alias cap,
+        // though the envelope allows 10 000. Only what aliases expand into counts.
+        let (_d, mut r) = routing("team: a, b, c\n", "");
+        r.alias_fanout_max = 3;
+        let mut arena = Arena::new(64 << 10);
+        let mut x = Expansion::default();
+        for i in 0..1001 {
+            r.route_path(&format!("<u{i}@example.net>"), &mut arena, &mut x)
+                .unwrap();
+        }
+        r.route_path("<team@example.org>", &mut arena, &mut x)
+            .unwrap();
+        assert_eq!(x.finish().len(), 1004);
+        let mut x = Expansion::default();
+        r.alias_fanout_max = 2;
+        assert_eq!(
+            r.route_path("<team@example.org>", &mut arena, &mut x),
+            Err(ParkReason::TooManyDestinations { limit: 2 })
+        );
+    }
+
+    #[test]
+    fn duplicates_compare_the_domain_without_case_and_the_rest_exactly() {
+        let (_d, r) = routing("", "");
+        let mut arena = Arena::new(64 << 10);
+        let mut x = Expansion::default();
+        for rcpt in [
+            "<Bob@example.net>",
+            "<bob@example.net>",
+            "<bob@EXAMPLE.net>",
+            "<Bob@Example.NET>",
+        ] {
+            r.route_path(rcpt, &mut arena, &mut x).unwrap();
+        }
+        let got: Vec<String> = x.finish().into_iter().map(|d| d.address).collect();
+        assert_eq!(got, ["<Bob@example.net>", "<bob@example.net>"]);
+        assert_eq!(dedup_key("/var/Mail/X"), "/var/Mail/X");
+        assert_eq!(dedup_key("<A@B.C>"), "<A@b.c>");
     }
 }

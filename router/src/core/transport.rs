@@ -22,7 +22,7 @@ use std::path::Path;
 
 use super::table::{TableError, TableSource};
 use crate::limits::{NEXTHOP_BYTES_MAX, TRANSPORT_FILE_BYTES_MAX};
-use crate::names::is_channel;
+use crate::names::{is_channel, is_next_hop};
 
 /// One entry's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,11 @@ impl Transport {
                 )));
             }
             let nexthop = nexthop.trim();
+            if channel != "error" && !nexthop.is_empty() && !is_next_hop(nexthop) {
+                return Err(err(format!(
+                    "next hop {nexthop:?} has a space, an angle bracket or a control character"
+                )));
+            }
             if channel != "error" && nexthop.len() > NEXTHOP_BYTES_MAX {
                 return Err(err(format!(
                     "next hop of {} bytes, over the limit of {NEXTHOP_BYTES_MAX}",
@@ -167,5 +172,19 @@ mod tests {
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.to_string().contains(what), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn a_next_hop_that_would_change_an_output_line_is_refused() {
+        for bad in ["smtp:relay <x@y>", "smtp:[a] [b]"] {
+            let e = load(&format!("example.com {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("angle bracket") || e.contains("space"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(load("example.com error:no longer <here>\n").is_ok());
     }
 }
