@@ -173,6 +173,13 @@ impl Config {
                 message,
             })
         };
+        if self.workers > crate::limits::WORKERS_MAX {
+            return bad(format!(
+                "workers = {} is over {} (0 means one per CPU)",
+                self.workers,
+                crate::limits::WORKERS_MAX
+            ));
+        }
         if self.limits.attempts_max == 0 {
             return bad("limits.max_attempts must be at least 1".into());
         }
@@ -361,6 +368,7 @@ relay_host = ""
             "[routing]\nrelay_host = \"relay <x@y>\"\n",
             "[routing]\nrelay_host = \"[relay]:25\\n\"\n",
             "workers = -1\n",
+            "workers = 257\n",
         ] {
             assert!(Config::parse(bad, Path::new("r")).is_err(), "{bad}");
         }

@@ -90,6 +90,10 @@ pub const LOG_RCPTS_PER_LINE_MAX: usize = 10;
 /// malformed and dropped.
 pub const PROTOCOL_LINE_BYTES_MAX: usize = 512;
 
+/// The most worker processes `workers` may ask for. 256: far more than the cores of any
+/// machine this runs on; more is a typo (`workers = 10000`), refused at load, not a fork bomb.
+pub const WORKERS_MAX: u32 = 256;
+
 /// The smallest `worker_memory_limit` accepted. 32 MiB: an idle worker maps about 24 MiB
 /// (its program, jemalloc, the log thread); under this it could not start. Below it
 /// `router.toml` is refused.

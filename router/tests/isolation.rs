@@ -169,3 +169,82 @@ fn a_file_the_router_cannot_open_is_left_alone() {
     assert!(out.status.success());
     assert!(snapshot(&po).contains_key("queue/smtp/ok2"));
 }
+
+/// Few file descriptors (a low `ulimit -n`): each claimed message holds one, so a batch of
+/// 64 cannot be held open. Before: EMFILE on every pass, and the release itself failed for
+/// want of a descriptor, leaving the batch claimed in work/. Now the batch shrinks until it
+/// fits, and everything is routed.
+#[test]
+fn a_low_open_files_limit_shrinks_batches_and_routes_everything() {
+    let po = new_po();
+    for i in 0..100 {
+        put(
+            &po,
+            &format!("m{i:03}"),
+            format!("from <a@b.c>\nto <u{i}@example.net>\nto <v{i}@local.test>\nenv-end\n\nx\n")
+                .as_bytes(),
+        );
+    }
+    let out = Command::new("prlimit")
+        .arg("--nofile=16:16")
+        .arg(BIN)
+        .arg("-p")
+        .arg(&po.root)
+        .args(RUN)
+        .output_within();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snap = snapshot(&po);
+    let smtp = snap.keys().filter(|k| k.starts_with("queue/smtp/")).count();
+    let local = snap
+        .keys()
+        .filter(|k| k.starts_with("queue/local/"))
+        .count();
+    assert_eq!(
+        (smtp, local, snap.len()),
+        (100, 100, 200),
+        "{:?}",
+        snap.keys().take(8).collect::<Vec<_>>()
+    );
+}
+
+/// A FIFO or a symlink where the administrator's commands expect a reason file: `status` and
+/// `deferred list` neither wait on it nor follow it (before: a FIFO hung `router status`).
+#[test]
+fn the_admin_commands_neither_wait_on_nor_follow_a_planted_reason_file() {
+    let po = new_po();
+    let d = po.root.join("deferred");
+    std::fs::write(d.join("fifo"), b"parked").unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        d.join("fifo.reason"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    std::fs::write(po._tmp.path().join("secret"), b"Reason: not-yours\n").unwrap();
+    std::fs::write(d.join("link"), b"parked").unwrap();
+    std::os::unix::fs::symlink(po._tmp.path().join("secret"), d.join("link.reason")).unwrap();
+    std::fs::write(d.join("good"), b"parked").unwrap();
+    std::fs::write(d.join("good.reason"), b"Reason: hop-limit\nDetail: x\n").unwrap();
+    let out = command(&po, &["status"]).output_within();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("hop-limit") && text.contains("unknown"),
+        "{text}"
+    );
+    assert!(!text.contains("not-yours"), "{text}");
+    let out = command(&po, &["deferred", "list"]).output_within();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+}

@@ -63,6 +63,13 @@ pub fn run(g: &Globals<'_>, a: RunArgs) -> Result<u8, u8> {
         return Ok(inline(&c, a.pass.once, max_age));
     }
     let workers = a.workers.unwrap_or(c.workers as usize);
+    if workers > router::limits::WORKERS_MAX as usize {
+        eprintln!(
+            "router run: --workers {workers} is over {} (0 means one per CPU)",
+            router::limits::WORKERS_MAX
+        );
+        return Ok(exit::USAGE);
+    }
     let mut worker_args: Vec<OsString> = vec![
         "-c".into(),
         g.config.into(),

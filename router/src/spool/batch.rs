@@ -231,15 +231,17 @@ struct Batch<'p, 'a> {
 }
 
 impl Batch<'_, '_> {
-    /// Routes a batch; if the disk is too full for all of it, routes its halves, down to
-    /// single messages, before giving up: a batch that needs more space than is free must not
-    /// stop the messages that would fit (found on a real 256 KiB tmpfs: the same batch failed
-    /// forever). The recursion is at most log2(batch) deep.
+    /// Routes a batch; if the disk is too full for all of it, or the process has too few file
+    /// descriptors left to hold all of it open, routes its halves, down to single messages,
+    /// before giving up: a batch that needs more than there is must not stop the messages
+    /// that would fit (found on a real 256 KiB tmpfs: the same batch failed forever; and with
+    /// a low open-files limit every pass failed with EMFILE). The recursion is at most
+    /// log2(batch) deep.
     fn route_chunk(&mut self, ids: &[String]) -> Result<(), Error> {
         // These ids had no counter when work/ was listed; one that gets one since (another
         // router claimed it and died) is found by the next pass's listing.
         match self.route_batch(ids, false) {
-            Err(e) if e.is_disk_full() && ids.len() > 1 => {
+            Err(e) if e.is_resource_short() && ids.len() > 1 => {
                 let (a, b) = ids.split_at(ids.len() / 2);
                 self.route_chunk(a)?;
                 self.route_chunk(b)
@@ -253,10 +255,10 @@ impl Batch<'_, '_> {
         let mut batch = match batch {
             Ok(b) if b.is_empty() => return Ok(()),
             Ok(b) => b,
-            Err((b, e)) => return Err(release_uncommitted(self.po, &b, e)),
+            Err((b, e)) => return Err(release_uncommitted(self.po, b, e)),
         };
         if let Err(e) = self.commit_batch(&mut batch) {
-            return Err(release_uncommitted(self.po, &batch, e));
+            return Err(release_uncommitted(self.po, batch, e));
         }
         for w in batch {
             if let Some(what) = w.conflict {
@@ -456,19 +458,34 @@ impl Batch<'_, '_> {
 
 /// Releases every message of the batch that is not past its commit point (recovery finishes
 /// a release that fails here, and rolls the committed ones forward), and gives back `e`.
-fn release_uncommitted(po: &Postoffice, batch: &[Work], e: Error) -> Error {
-    for w in batch.iter().filter(|w| w.state < State::Committed) {
-        let _ = release(po, w);
+///
+/// Each is released while its lock is still held, last claimed first; the last one gives up
+/// its file first, so that releasing has a descriptor to work with when the fault was running
+/// out of them (EMFILE: found with a low open-files limit, where every release failed and
+/// the batch was left claimed in work/ for the next pass's recovery, charged an attempt).
+fn release_uncommitted(po: &Postoffice, mut batch: Vec<Work>, e: Error) -> Error {
+    let spare = batch.pop().map(|w| {
+        drop(w.claimed.file);
+        (w.claimed.id, w.plan, w.state)
+    });
+    for w in batch.iter().rev() {
+        let _ = release(po, &w.claimed.id, &w.plan, w.state);
+    }
+    drop(batch);
+    if let Some((id, plan, state)) = spare {
+        let _ = release(po, &id, &plan, state);
     }
     e
 }
 
 /// Undoes an uncommitted message: the attempt taken back (the fault was the disk's), then
-/// the same roll-back recovery does. What may have been staged is what the plan lists.
-fn release(po: &Postoffice, w: &Work) -> Result<(), Error> {
-    assert!(w.state < State::Committed, "release past the commit point");
-    let id = &w.claimed.id;
-    match &w.plan {
+/// the same roll-back recovery does. What may have been staged is what the plan lists. A
+/// message past its commit point is left for recovery to roll forward.
+fn release(po: &Postoffice, id: &str, plan: &Plan, state: State) -> Result<(), Error> {
+    if state >= State::Committed {
+        return Ok(());
+    }
+    match plan {
         Plan::Route { channels } => {
             attempts::unbump(po, id)?;
             commit::roll_back(po, id, channels)

@@ -59,4 +59,10 @@ impl Error {
     pub fn is_disk_full(&self) -> bool {
         matches!(self, Error::Disk(e) if seam::is_disk_full(e))
     }
+
+    /// True when a smaller batch may succeed where this one failed: the disk is full, or the
+    /// process is out of file descriptors (each claimed message holds one).
+    pub fn is_resource_short(&self) -> bool {
+        matches!(self, Error::Disk(e) if seam::is_disk_full(e) || seam::is_out_of_files(e))
+    }
 }

@@ -174,6 +174,12 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// True for the errors that mean "this process has too many files open" (`EMFILE`, `ENFILE`):
+/// a smaller batch holds fewer; never the message's fault.
+pub fn is_out_of_files(e: &io::Error) -> bool {
+    matches!(errno(e), Some(Errno::MFILE) | Some(Errno::NFILE))
+}
+
 /// True for the errors that mean "the disk is full", which are never the message's fault.
 pub fn is_disk_full(e: &io::Error) -> bool {
     matches!(errno(e), Some(Errno::NOSPC) | Some(Errno::DQUOT))
