@@ -248,3 +248,22 @@ fn the_admin_commands_neither_wait_on_nor_follow_a_planted_reason_file() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 }
+
+/// A message in router/ with a second name (a hard link from a directory its writer keeps):
+/// the writer could change it after it was published, so it is reported and left alone; the
+/// rest is routed.
+#[test]
+fn a_hard_linked_message_is_left_alone() {
+    let po = new_po();
+    let outside = po._tmp.path().join("kept-by-the-writer");
+    std::fs::write(&outside, msg("x@example.net", "changeable")).unwrap();
+    std::fs::hard_link(&outside, po.root.join("router/linked")).unwrap();
+    put(&po, "ok", &msg("u@example.net", "innocent"));
+    let out = command(&po, RUN).output_within();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("router/linked has a second name"), "{log}");
+    let snap = snapshot(&po);
+    assert!(snap.contains_key("queue/smtp/ok") && snap.contains_key("router/linked"));
+    assert!(!snap.contains_key("queue/smtp/linked"));
+}

@@ -153,6 +153,11 @@ pub fn pass(
             super::log::clean(n)
         ));
     }
+    for n in &p.hard_linked {
+        log.line(format_args!(
+            "router/{n} has a second name (a hard link) that could still change it; left alone"
+        ));
+    }
     for n in &p.not_readable {
         log.line(format_args!(
             "router/{n} cannot be opened by this router (permission denied); left alone"

@@ -94,8 +94,10 @@ pub struct Pass {
     pub deferred: usize,
     /// Names in router/ that are not ids: reported, left alone.
     pub bad_names: Vec<String>,
-    /// Message names in router/ that are not regular files (a FIFO, a directory, a link).
+    /// Message names in router/ that are not regular files (a FIFO, a directory, a symlink).
     pub not_files: Vec<String>,
+    /// Messages in router/ with a second name (a hard link).
+    pub hard_linked: Vec<String>,
     /// Messages in router/ this router may not open (another user's file).
     pub not_readable: Vec<String>,
     /// Ids used twice: `work/<id>` existed at claim, or a name the commit was to create
@@ -299,6 +301,12 @@ impl Batch<'_, '_> {
         for id in ids {
             let c = match claim::claim(po, id) {
                 Ok(Claim::Won(c)) => c,
+                Ok(Claim::HardLinked) => {
+                    if !self.pass.hard_linked.contains(id) {
+                        self.pass.hard_linked.push(id.clone());
+                    }
+                    continue;
+                }
                 Ok(Claim::NotAFile) => {
                     if !self.pass.not_files.contains(id) {
                         self.pass.not_files.push(id.clone());

@@ -8,7 +8,8 @@
 //! Only a regular file is claimed. The open does not follow a symlink and does not wait (a
 //! FIFO with no writer would otherwise block the router forever, before any time limit
 //! starts); a FIFO, a directory, a symlink, a device or a socket under a message name is
-//! reported as not a message and left alone, never moved or deleted.
+//! reported as not a message and left alone, never moved or deleted; so is a file with a
+//! second name (a hard link), which someone outside the spool could still change.
 
 use std::io;
 
@@ -34,6 +35,9 @@ pub enum Claim {
     Conflict,
     /// `router/<id>` is not a regular file. Reported, left alone.
     NotAFile,
+    /// `router/<id>` has another name too (a hard link): whoever holds the other name could
+    /// change the message after it was published. Reported, left alone.
+    HardLinked,
     /// `router/<id>` cannot be opened by this router (another user's file, mode 0600):
     /// reported, left alone. It is that file's fault, not the spool's: the pass goes on.
     NotReadable,
@@ -59,6 +63,9 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
     let meta = fs.meta(&file)?;
     if !meta.regular {
         return Ok(Claim::NotAFile);
+    }
+    if meta.links > 1 {
+        return Ok(Claim::HardLinked);
     }
     if !fs.try_lock(Step::C1Lock, &file)? {
         return Ok(Claim::Lost);
