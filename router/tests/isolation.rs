@@ -267,3 +267,34 @@ fn a_hard_linked_message_is_left_alone() {
     assert!(snap.contains_key("queue/smtp/ok") && snap.contains_key("router/linked"));
     assert!(!snap.contains_key("queue/smtp/linked"));
 }
+
+/// A symlink planted where a message's attempt counter goes (`work/<id>#attempts`): never
+/// followed (the file it names is untouched) and never removed; that message waits in
+/// router/, reported; the others are routed. Before: the open failed with ELOOP as a disk
+/// fault, and every pass stopped.
+#[test]
+fn a_symlink_at_a_counter_stops_only_its_message() {
+    let po = new_po();
+    let target = po._tmp.path().join("victim");
+    std::fs::write(&target, b"not the router's").unwrap();
+    std::os::unix::fs::symlink(&target, po.root.join("work/bad#attempts")).unwrap();
+    put(
+        &po,
+        "bad",
+        &msg("x@example.net", "its counter is a symlink"),
+    );
+    put(&po, "ok", &msg("u@example.net", "innocent"));
+    for _ in 0..2 {
+        let out = command(&po, RUN).output_within();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{log}");
+        assert!(
+            log.contains("work/bad#attempts is not the router's"),
+            "{log}"
+        );
+    }
+    let snap = snapshot(&po);
+    assert!(snap.contains_key("queue/smtp/ok") && snap.contains_key("router/bad"));
+    assert!(std::fs::symlink_metadata(po.root.join("work/bad#attempts")).is_ok());
+    assert_eq!(std::fs::read(&target).unwrap(), b"not the router's");
+}

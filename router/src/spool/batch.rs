@@ -332,6 +332,12 @@ impl Batch<'_, '_> {
             let made = if may_have_counter {
                 match attempts::count(po, id) {
                     Ok(n) => n,
+                    Err(e) if is_symlink(&e) => {
+                        if let Err(e) = self.counter_not_ours(c) {
+                            return Err((batch, e));
+                        }
+                        continue;
+                    }
                     Err(e) => return Err((batch, e.into())),
                 }
             } else {
@@ -352,8 +358,15 @@ impl Batch<'_, '_> {
                     state: State::Counted,
                     conflict: None,
                 });
-                if let Err(e) = attempts::bump(po, id) {
-                    return Err((batch, e.into()));
+                match attempts::bump(po, id) {
+                    Ok(_) => {}
+                    Err(e) if is_symlink(&e) => {
+                        let w = batch.pop().expect("pushed just above");
+                        if let Err(e) = self.counter_not_ours(w.claimed) {
+                            return Err((batch, e));
+                        }
+                    }
+                    Err(e) => return Err((batch, e.into())),
                 }
                 continue;
             };
@@ -365,6 +378,22 @@ impl Batch<'_, '_> {
             });
         }
         Ok(batch)
+    }
+
+    /// A symlink where `work/<id>#attempts` should be is not the router's: it is never
+    /// followed or removed. The message cannot be counted, so it goes back to router/ and is
+    /// reported; the batch goes on without it.
+    fn counter_not_ours(&mut self, c: Claimed) -> Result<(), Error> {
+        let id = c.id.clone();
+        commit::roll_back(self.po, &id, std::iter::empty::<&str>())?;
+        drop(c);
+        let what = format!(
+            "work/{id}#attempts is not the router's (a symlink); the message waits in router/"
+        );
+        if !self.pass.conflicts.iter().any(|(i, _)| *i == id) {
+            self.pass.conflicts.push((id, what));
+        }
+        Ok(())
     }
 
     /// S1–C7 for a claimed and counted batch.
@@ -462,6 +491,11 @@ impl Batch<'_, '_> {
         };
         Ok(self.route.route(&w.claimed.id, &bytes))
     }
+}
+
+/// `ELOOP`: an `O_NOFOLLOW` open met a symlink.
+fn is_symlink(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(40)
 }
 
 /// Releases every message of the batch that is not past its commit point (recovery finishes
