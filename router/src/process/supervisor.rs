@@ -97,6 +97,8 @@ struct Slot {
     /// Since when the worker has been committing a batch, and whether that was logged as slow.
     committing: Option<(Instant, bool)>,
     idle: bool,
+    /// New mail was announced while the worker was busy: wake it as soon as it is idle.
+    wake_pending: bool,
     /// The current worker's stdout has closed (it is reaped only then, so that the message
     /// it was on is known when it dies).
     eof: bool,
@@ -117,6 +119,7 @@ impl Default for Slot {
             killed: false,
             committing: None,
             idle: false,
+            wake_pending: false,
             eof: false,
             faulted: false,
             restart: Backoff::new(RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX),
@@ -341,6 +344,15 @@ fn report_slow_commits(slots: &mut [Slot], limit: Duration, log: &Log) {
 }
 
 impl Slot {
+    /// Tells an idle worker to look again.
+    fn wake(&mut self) {
+        if let Some(w) = self.stdin.as_mut() {
+            // Non-blocking, and at most one byte is ever outstanding per idle period.
+            let _ = w.write_all(b"\n");
+        }
+        self.idle = false;
+    }
+
     /// Counts a failure of this slot and schedules its restart after the back-off; returns
     /// the wait.
     fn failed(&mut self, now: Instant) -> Duration {
@@ -377,6 +389,9 @@ fn on_line(s: &mut Slot, gen: u64, line: &str, sum: &mut Summary, log: &Log) {
             s.committing = None;
             s.idle = true;
             s.restart.reset();
+            if std::mem::take(&mut s.wake_pending) {
+                s.wake();
+            }
         }
         Report::Fault => {
             s.faulted = true;
@@ -401,13 +416,16 @@ fn stop(s: &mut Slot) {
     }
 }
 
+/// New mail: every idle worker looks again; a busy one will when its pass is over (a wake
+/// that arrived while it was busy is kept, not lost: the mail that caused it may have come
+/// after the pass listed router/, and would otherwise wait for the rescan).
 fn wake_idle(slots: &mut [Slot]) {
-    for s in slots.iter_mut().filter(|s| s.idle) {
-        if let Some(w) = s.stdin.as_mut() {
-            // Non-blocking, and at most one byte is ever outstanding per idle period.
-            let _ = w.write_all(b"\n");
+    for s in slots.iter_mut() {
+        if s.idle {
+            s.wake();
+        } else {
+            s.wake_pending = true;
         }
-        s.idle = false;
     }
 }
 
@@ -443,6 +461,8 @@ fn spawn(
     s.idle = false;
     s.eof = false;
     s.faulted = false;
+    // A new worker's first pass lists router/ anyway.
+    s.wake_pending = false;
     let mut cmd = Command::new(exe);
     cmd.args(&args.worker_args)
         // One glibc malloc arena: libc's own allocations in a worker's threads must not
