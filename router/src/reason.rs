@@ -11,8 +11,6 @@
 //! A code, once written to a reason file, never changes meaning: scripts and alerts match on
 //! it. Each variant says what the reason file's `Field:`, `Offset:` and `Limit:` lines hold.
 
-use std::fmt::Write as _;
-
 /// Why a message is parked in `deferred/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParkReason {
@@ -211,13 +209,6 @@ impl ParkReason {
             ParkReason::AttemptsExhausted { attempts, .. } => *attempts,
             _ => 0,
         }
-    }
-
-    /// `code: detail`, for a log line.
-    pub fn summary(&self) -> String {
-        let mut s = String::from(self.code());
-        let _ = write!(s, ": {}", self.detail());
-        s
     }
 }
 

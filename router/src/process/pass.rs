@@ -147,32 +147,9 @@ pub fn pass(
         notes: HashMap::new(),
     };
     let (p, result) = batch::pass(po, &s.batch, &mut router, stop);
-    for n in &p.not_files {
-        log.line(format_args!(
-            "router/{} is not a regular file; left alone",
-            super::log::clean(n)
-        ));
-    }
-    for n in &p.hard_linked {
-        log.line(format_args!(
-            "router/{n} has a second name (a hard link) that could still change it; left alone"
-        ));
-    }
-    for n in &p.not_readable {
-        log.line(format_args!(
-            "router/{n} cannot be opened by this router (permission denied); left alone"
-        ));
-    }
-    for n in &p.bad_names {
-        log.line(format_args!(
-            "router/{} is not a message id; left alone",
-            super::log::clean(n)
-        ));
-    }
-    for (id, what) in &p.conflicts {
-        log.line(format_args!(
-            "{id}: id used twice: {what}; nothing replaced, {id} left for a later pass"
-        ));
+    for x in &p.left_alone {
+        // Names come from the spool as found: escaped, so a name cannot forge a log line.
+        log.line(format_args!("{}", super::log::clean(&x.to_string())));
     }
     for (id, what) in &p.anomalies {
         log.line(format_args!("recovery: {id}: {what}; left alone"));

@@ -25,8 +25,8 @@ use super::commit;
 use super::defer;
 use super::layout::Postoffice;
 use super::recover;
-use super::seam::Step;
-use super::Error;
+use super::seam::{self, Step};
+use super::{Error, LeftAlone};
 use crate::names::{self, is_id};
 use crate::reason::ParkReason;
 
@@ -92,21 +92,19 @@ pub enum Fate {
 pub struct Pass {
     pub routed: usize,
     pub deferred: usize,
-    /// Names in router/ that are not ids: reported, left alone.
-    pub bad_names: Vec<String>,
-    /// Message names in router/ that are not regular files (a FIFO, a directory, a symlink).
-    pub not_files: Vec<String>,
-    /// Messages in router/ with a second name (a hard link).
-    pub hard_linked: Vec<String>,
-    /// Messages in router/ this router may not open (another user's file).
-    pub not_readable: Vec<String>,
-    /// Ids used twice: `work/<id>` existed at claim, or a name the commit was to create
-    /// (`queue/<ch>/<id>`, `deferred/<id>`) belongs to an earlier message of the same id.
-    /// `(id, what)`: reported; nothing replaced; the newcomer is left where it is, and the
-    /// pass goes on with the others.
-    pub conflicts: Vec<(String, String)>,
+    /// What the pass reported and left alone, each once.
+    pub left_alone: Vec<LeftAlone>,
     /// What recovery found and left for a person (`(id, what)`).
     pub anomalies: Vec<(String, String)>,
+}
+
+impl Pass {
+    /// Records a name left alone, once per pass.
+    fn leave(&mut self, x: LeftAlone) {
+        if !self.left_alone.contains(&x) {
+            self.left_alone.push(x);
+        }
+    }
 }
 
 /// Where a message of the batch is in C1–C7. Each step asserts the one before it.
@@ -137,8 +135,8 @@ struct Work {
     claimed: Claimed,
     plan: Plan,
     state: State,
-    /// An id used twice, met at C4 or C5: the message goes no further in this batch (what it
-    /// is is said here), and recovery finishes or undoes it once the name is free.
+    /// An id used twice, met at C4 or C5: the place held by the earlier message. The message
+    /// goes no further in this batch, and recovery finishes or undoes it once the name is free.
     conflict: Option<String>,
 }
 
@@ -184,9 +182,7 @@ fn run(
         let names = po.fs.list(Step::C0List, &po.router)?;
         let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
         for b in bad {
-            if !pass.bad_names.contains(&b) {
-                pass.bad_names.push(b);
-            }
+            pass.leave(LeftAlone::NotAnId(b));
         }
         if ids.is_empty() {
             return Ok(());
@@ -263,8 +259,11 @@ impl Batch<'_, '_> {
             return Err(release_uncommitted(self.po, batch, e));
         }
         for w in batch {
-            if let Some(what) = w.conflict {
-                self.pass.conflicts.push((w.claimed.id, what));
+            if let Some(place) = w.conflict {
+                self.pass.leave(LeftAlone::IdReused {
+                    id: w.claimed.id,
+                    place,
+                });
                 continue;
             }
             assert_eq!(w.state, State::Removed, "{} not finished", w.claimed.id);
@@ -301,29 +300,8 @@ impl Batch<'_, '_> {
         for id in ids {
             let c = match claim::claim(po, id) {
                 Ok(Claim::Won(c)) => c,
-                Ok(Claim::HardLinked) => {
-                    if !self.pass.hard_linked.contains(id) {
-                        self.pass.hard_linked.push(id.clone());
-                    }
-                    continue;
-                }
-                Ok(Claim::NotAFile) => {
-                    if !self.pass.not_files.contains(id) {
-                        self.pass.not_files.push(id.clone());
-                    }
-                    continue;
-                }
-                Ok(Claim::NotReadable) => {
-                    if !self.pass.not_readable.contains(id) {
-                        self.pass.not_readable.push(id.clone());
-                    }
-                    continue;
-                }
-                Ok(Claim::Conflict) => {
-                    let what = format!("work/{id} exists already");
-                    if !self.pass.conflicts.iter().any(|(i, _)| i == id) {
-                        self.pass.conflicts.push((id.clone(), what));
-                    }
+                Ok(Claim::Left(x)) => {
+                    self.pass.leave(x);
                     continue;
                 }
                 Ok(Claim::Lost) => continue,
@@ -332,7 +310,7 @@ impl Batch<'_, '_> {
             let made = if may_have_counter {
                 match attempts::count(po, id) {
                     Ok(n) => n,
-                    Err(e) if is_symlink(&e) => {
+                    Err(e) if seam::is_symlink(&e) => {
                         if let Err(e) = self.counter_not_ours(c) {
                             return Err((batch, e));
                         }
@@ -360,7 +338,7 @@ impl Batch<'_, '_> {
                 });
                 match attempts::bump(po, id) {
                     Ok(_) => {}
-                    Err(e) if is_symlink(&e) => {
+                    Err(e) if seam::is_symlink(&e) => {
                         let w = batch.pop().expect("pushed just above");
                         if let Err(e) = self.counter_not_ours(w.claimed) {
                             return Err((batch, e));
@@ -387,12 +365,7 @@ impl Batch<'_, '_> {
         let id = c.id.clone();
         commit::roll_back(self.po, &id, std::iter::empty::<&str>())?;
         drop(c);
-        let what = format!(
-            "work/{id}#attempts is not the router's (a symlink); the message waits in router/"
-        );
-        if !self.pass.conflicts.iter().any(|(i, _)| *i == id) {
-            self.pass.conflicts.push((id, what));
-        }
+        self.pass.leave(LeftAlone::CounterNotOurs(id));
         Ok(())
     }
 
@@ -438,9 +411,7 @@ impl Batch<'_, '_> {
                 Ok(()) => w.advance(State::Committed),
                 // Not committed: the message stays in work/ with its reason, and recovery
                 // rolls it back to router/ once this batch lets go of it.
-                Err(Error::IdReused { place, .. }) => {
-                    w.conflict = Some(format!("{place} exists already"))
-                }
+                Err(Error::IdReused { place, .. }) => w.conflict = Some(place),
                 Err(e) => return Err(e),
             }
         }
@@ -452,7 +423,7 @@ impl Batch<'_, '_> {
                     Ok(()) => {}
                     // Committed: recovery rolls it forward once the earlier copy is gone.
                     Err(Error::IdReused { place, .. }) => {
-                        w.conflict = Some(format!("{place} exists already"));
+                        w.conflict = Some(place);
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -491,11 +462,6 @@ impl Batch<'_, '_> {
         };
         Ok(self.route.route(&w.claimed.id, &bytes))
     }
-}
-
-/// `ELOOP`: an `O_NOFOLLOW` open met a symlink.
-fn is_symlink(e: &std::io::Error) -> bool {
-    e.raw_os_error() == Some(40)
 }
 
 /// Releases every message of the batch that is not past its commit point (recovery finishes

@@ -14,7 +14,8 @@
 use std::io;
 
 use super::layout::Postoffice;
-use super::seam::{File, Meta, Renamed, Step};
+use super::seam::{self, File, Meta, Renamed, Step};
+use super::LeftAlone;
 
 /// A claimed message: its id and the locked file, now `work/<id>`, with what the claim's
 /// `fstat` said of it.
@@ -31,22 +32,9 @@ pub enum Claim {
     Won(Claimed),
     /// Another router has it or had it: nothing to do.
     Lost,
-    /// `work/<id>` already exists: an id was reused. Reported, both files left alone.
-    Conflict,
-    /// `router/<id>` is not a regular file. Reported, left alone.
-    NotAFile,
-    /// `router/<id>` has another name too (a hard link): whoever holds the other name could
-    /// change the message after it was published. Reported, left alone.
-    HardLinked,
-    /// `router/<id>` cannot be opened by this router (another user's file, mode 0600):
-    /// reported, left alone. It is that file's fault, not the spool's: the pass goes on.
-    NotReadable,
+    /// Not a message this router may take: reported, left alone (never moved or deleted).
+    Left(LeftAlone),
 }
-
-const ELOOP: i32 = 40;
-const ENXIO: i32 = 6;
-const EACCES: i32 = 13;
-const EPERM: i32 = 1;
 
 pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
     let fs = &*po.fs;
@@ -54,18 +42,20 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(Claim::Lost),
         // A symlink (O_NOFOLLOW) or a socket: not a message.
-        Err(e) if matches!(e.raw_os_error(), Some(ELOOP | ENXIO)) => return Ok(Claim::NotAFile),
-        Err(e) if matches!(e.raw_os_error(), Some(EACCES | EPERM)) => {
-            return Ok(Claim::NotReadable)
+        Err(e) if seam::is_symlink(&e) || seam::is_not_a_file(&e) => {
+            return Ok(Claim::Left(LeftAlone::NotAFile(id.into())))
         }
+        // Another user's file: that file's fault, not the spool's; the pass goes on.
+        Err(e) if seam::is_denied(&e) => return Ok(Claim::Left(LeftAlone::NotReadable(id.into()))),
         Err(e) => return Err(e),
     };
     let meta = fs.meta(&file)?;
     if !meta.regular {
-        return Ok(Claim::NotAFile);
+        return Ok(Claim::Left(LeftAlone::NotAFile(id.into())));
     }
+    // A second name: whoever holds it could change the message after it was published.
     if meta.links > 1 {
-        return Ok(Claim::HardLinked);
+        return Ok(Claim::Left(LeftAlone::HardLinked(id.into())));
     }
     if !fs.try_lock(Step::C1Lock, &file)? {
         return Ok(Claim::Lost);
@@ -77,6 +67,10 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
             meta,
         })),
         Renamed::SourceGone => Ok(Claim::Lost),
-        Renamed::DestinationExists => Ok(Claim::Conflict),
+        // An id used twice: `work/<id>` is an earlier message's. Both left alone.
+        Renamed::DestinationExists => Ok(Claim::Left(LeftAlone::IdReused {
+            id: id.into(),
+            place: format!("work/{id}"),
+        })),
     }
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use rustix::io::Errno;
+
 use super::seam::{Dir, File, Meta, Os, Replace, Seam, Step};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,9 +42,9 @@ struct Fault {
     sticky: bool,
 }
 
-const ENOSPC: i32 = 28;
-const EDQUOT: i32 = 122;
-const EIO: i32 = 5;
+const ENOSPC: i32 = Errno::NOSPC.raw_os_error();
+const EDQUOT: i32 = Errno::DQUOT.raw_os_error();
+const EIO: i32 = Errno::IO.raw_os_error();
 
 impl Fault {
     /// `kind@N`, `kind@N+`, `kind@LABEL`, `poison@MARKER`, `stall@MARKER`.

@@ -40,6 +40,52 @@ pub mod submit;
 
 pub use layout::Postoffice;
 
+/// A name a pass reported and left alone: never moved, followed or deleted. Its `Display` is
+/// the log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftAlone {
+    /// A name in router/ that is not an id.
+    NotAnId(String),
+    /// A message name in router/ that is not a regular file (a FIFO, a directory, a symlink,
+    /// a socket, a device).
+    NotAFile(String),
+    /// A message in router/ with a second name (a hard link).
+    HardLinked(String),
+    /// A message in router/ this router may not open (another user's file).
+    NotReadable(String),
+    /// An id used twice: `place` (`work/<id>`, `queue/<ch>/<id>`, `deferred/<id>`) belongs to
+    /// an earlier message of the same id. Nothing replaced; the newcomer waits where it is.
+    IdReused { id: String, place: String },
+    /// A symlink where `work/<id>#attempts` goes: the message cannot be counted and waits in
+    /// router/.
+    CounterNotOurs(String),
+}
+
+impl std::fmt::Display for LeftAlone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LeftAlone::NotAnId(n) => write!(f, "router/{n} is not a message id; left alone"),
+            LeftAlone::NotAFile(n) => write!(f, "router/{n} is not a regular file; left alone"),
+            LeftAlone::HardLinked(n) => write!(
+                f,
+                "router/{n} has a second name (a hard link) that could still change it; left alone"
+            ),
+            LeftAlone::NotReadable(n) => write!(
+                f,
+                "router/{n} cannot be opened by this router (permission denied); left alone"
+            ),
+            LeftAlone::IdReused { id, place } => write!(
+                f,
+                "{id}: id used twice: {place} exists already; nothing replaced, {id} left for a later pass"
+            ),
+            LeftAlone::CounterNotOurs(id) => write!(
+                f,
+                "{id}: work/{id}#attempts is not the router's (a symlink); the message waits in router/"
+            ),
+        }
+    }
+}
+
 /// Why a spool operation stopped. The owner of each kind decides what happens next
 /// (docs/architecture.md, "Who is at fault").
 #[derive(Debug, thiserror::Error)]

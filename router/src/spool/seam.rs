@@ -174,6 +174,21 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// True when an `O_NOFOLLOW` open met a symlink (`ELOOP`): the name is not the spool's.
+pub fn is_symlink(e: &io::Error) -> bool {
+    errno(e) == Some(Errno::LOOP)
+}
+
+/// True when an open met something that is not a file to read (`ENXIO`: a socket).
+pub fn is_not_a_file(e: &io::Error) -> bool {
+    errno(e) == Some(Errno::NXIO)
+}
+
+/// True when this process may not open the name (`EACCES`, `EPERM`): another user's file.
+pub fn is_denied(e: &io::Error) -> bool {
+    matches!(errno(e), Some(Errno::ACCESS) | Some(Errno::PERM))
+}
+
 /// True for the errors that mean "this process has too many files open" (`EMFILE`, `ENFILE`):
 /// a smaller batch holds fewer; never the message's fault.
 pub fn is_out_of_files(e: &io::Error) -> bool {
