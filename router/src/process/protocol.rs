@@ -59,35 +59,28 @@ impl Report {
         if line.len() > PROTOCOL_LINE_BYTES_MAX {
             return Err(bad());
         }
-        let mut words = line.split(' ');
-        let word = words.next().unwrap_or("");
-        let mut num = || -> Result<u64, Malformed> {
-            words.next().and_then(|n| n.parse().ok()).ok_or_else(bad)
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        // Exactly `n` numbers after the word.
+        let nums = |n: usize| -> Result<Vec<u64>, Malformed> {
+            let v: Option<Vec<u64>> = rest.split(' ').map(|x| x.parse().ok()).collect();
+            v.filter(|v| v.len() == n).ok_or_else(bad)
         };
-        let r = match word {
-            "busy" => match line.strip_prefix("busy ") {
-                Some(id) if crate::names::is_id(id) => Report::Busy(id.into()),
-                _ => return Err(bad()),
-            },
-            "commit" => Report::Commit,
-            "idle" => Report::Idle,
-            "fault" => Report::Fault,
-            "done" => Report::Done {
-                routed: num()?,
-                parked: num()?,
-            },
-            "rss" => Report::Rss(num()?),
-            "dropped" => Report::Dropped(num()?),
+        Ok(match (word, rest) {
+            ("busy", id) if crate::names::is_id(id) => Report::Busy(id.into()),
+            ("commit", "") => Report::Commit,
+            ("idle", "") => Report::Idle,
+            ("fault", "") => Report::Fault,
+            ("done", _) => {
+                let v = nums(2)?;
+                Report::Done {
+                    routed: v[0],
+                    parked: v[1],
+                }
+            }
+            ("rss", _) => Report::Rss(nums(1)?[0]),
+            ("dropped", _) => Report::Dropped(nums(1)?[0]),
             _ => return Err(bad()),
-        };
-        let rest_empty = match &r {
-            Report::Busy(_) => true,
-            _ => words.next().is_none(),
-        };
-        if !rest_empty {
-            return Err(bad());
-        }
-        Ok(r)
+        })
     }
 }
 
