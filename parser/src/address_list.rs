@@ -18,7 +18,8 @@ use crate::limits::Options;
 
 /// Parses an address list (the value of To, Cc, Bcc, From, Reply-To, Resent-*, ...).
 ///
-/// An empty or all-CFWS input is an empty list (`Bcc:` may be empty). The result borrows
+/// An empty or all-CFWS input is an empty list (`Bcc:` may be empty); a list of only commas is
+/// an error (obs-addr-list needs one address). The result borrows
 /// `input` and `arena`; the arena must be reset before it is used for the next message.
 pub fn parse_address_list<'a>(
     input: &'a [u8],
@@ -27,12 +28,14 @@ pub fn parse_address_list<'a>(
 ) -> Result<AddressList<'a>> {
     let mut c = Cursor::new(input, arena, opts)?;
     let mut list: BumpVec<'a, Address<'a>> = BumpVec::new_in(arena.bump());
+    let mut first_comma = None;
     loop {
         c.skip_cfws()?;
         match c.peek() {
             None => break,
             Some(b',') => {
                 // An empty element (obs-addr-list).
+                first_comma.get_or_insert(c.pos);
                 c.count_token()?;
                 c.pos += 1;
                 continue;
@@ -54,6 +57,11 @@ pub fn parse_address_list<'a>(
             }
             Some(_) => return Err(c.unexpected()),
         }
+    }
+    if let (true, Some(at)) = (list.is_empty(), first_comma) {
+        // obs-addr-list allows empty elements but still needs one address; a field that is
+        // empty or only CFWS is another matter (an empty `Bcc:` is common and harmless).
+        return Err(c.err_at(ErrorKind::UnexpectedChar { byte: b',' }, at));
     }
     Ok(AddressList {
         addresses: list.into_bump_slice(),

@@ -38,9 +38,15 @@ impl Cursor<'_, '_> {
         let base = self.depth;
         let mut depth = base;
         loop {
-            match memchr::memchr3(b'(', b')', b'\\', self.rest()) {
+            let rest = self.rest();
+            match memchr::memchr3(b'(', b')', b'\\', rest) {
                 None => return Err(self.err_at(ErrorKind::UnbalancedParen, open)),
                 Some(i) => {
+                    // ctext and obs-ctext exclude NUL (a quoted pair may carry one).
+                    if let Some(nul) = memchr::memchr(0, &rest[..i]) {
+                        self.pos += nul;
+                        return Err(self.err(ErrorKind::UnexpectedChar { byte: 0 }));
+                    }
                     self.pos += i;
                     match self.input[self.pos] {
                         b'(' => {

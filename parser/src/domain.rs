@@ -27,7 +27,7 @@ impl<'a> Cursor<'a, '_> {
             _ => return Err(self.err(ErrorKind::MissingDomain)),
         };
         let limit = self.opts.limits.domain_bytes_max;
-        if canonical.len() > limit {
+        if canonical.len() > limit && !self.opts.allow_long_addresses {
             return Err(self.err_at(
                 ErrorKind::DomainTooLong {
                     len: canonical.len(),

@@ -1,7 +1,9 @@
 //! Errors: one flat, `Copy` kind enum and the byte offset where the fault was detected.
 //!
-//! Kinds fall in two classes, told apart by [`ErrorKind::is_limit`]: a cap was crossed (the
-//! hostile class: the router always parks such a message) or the input is not valid syntax.
+//! Kinds fall in three classes ([`ErrorKind::class`]): a cap that bounds work was crossed (the
+//! hostile class: a router parks such a message), an interoperability length was crossed (a
+//! local part, a domain or a line longer than RFC 5321/5322 ask a receiver to accept: real mail
+//! has them, so they are not evidence of hostility), or the input is not valid syntax.
 //! [`ErrorKind::name`] gives each kind a stable kebab-case name for the CLI and reason files.
 
 /// A parse failure: what went wrong and where.
@@ -19,7 +21,7 @@ pub struct Error {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorKind {
-    // Limits: the hostile class.
+    // Caps that bound work (the hostile class) and interoperability lengths; see `class`.
     /// The field is longer than `Limits::input_bytes_max`.
     #[error("input of {len} bytes is over the limit of {limit}")]
     InputTooLarge { len: usize, limit: usize },
@@ -137,22 +139,27 @@ impl ErrorKind {
         }
     }
 
-    /// True when a cap was crossed (the hostile class), false for a syntax fault.
-    pub const fn is_limit(&self) -> bool {
+    /// Which class of fault this is.
+    pub const fn class(&self) -> ErrorClass {
         use ErrorKind::*;
-        matches!(
-            self,
+        match self {
             InputTooLarge { .. }
-                | DepthExceeded { .. }
-                | TooManyTokens { .. }
-                | TooManyAddresses { .. }
-                | LocalPartTooLong { .. }
-                | DomainTooLong { .. }
-                | ArenaExhausted { .. }
-                | HeaderTooLarge { .. }
-                | LineTooLong { .. }
-                | TooManyFields { .. }
-        )
+            | DepthExceeded { .. }
+            | TooManyTokens { .. }
+            | TooManyAddresses { .. }
+            | ArenaExhausted { .. }
+            | HeaderTooLarge { .. }
+            | TooManyFields { .. } => ErrorClass::Cap,
+            LocalPartTooLong { .. } | DomainTooLong { .. } | LineTooLong { .. } => {
+                ErrorClass::Length
+            }
+            _ => ErrorClass::Syntax,
+        }
+    }
+
+    /// True when a cap that bounds work was crossed (the hostile class).
+    pub const fn is_limit(&self) -> bool {
+        matches!(self.class(), ErrorClass::Cap)
     }
 
     /// The number of the cap crossed, for a limit kind.
@@ -172,6 +179,20 @@ impl ErrorKind {
             _ => None,
         }
     }
+}
+
+/// The three classes of [`ErrorKind`], by what a crossing says about the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A cap that bounds the parser's work or memory (input bytes, depth, tokens, addresses,
+    /// the arena, header bytes, fields). No legitimate message needs more: hostile or broken.
+    Cap,
+    /// An interoperability length (local part, domain, header line). RFC 5321 and 5322 set
+    /// what a receiver must accept, not what a sender may write; real mail crosses them (VERP
+    /// return paths, unfolded recipient lists). The caps above still bound the work.
+    Length,
+    /// The input is not valid syntax.
+    Syntax,
 }
 
 /// Shorthand used throughout the crate.

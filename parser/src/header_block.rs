@@ -7,8 +7,9 @@
 //! the input. Values are returned raw, folds included: the address parser reads a fold as the
 //! white space it is, so nothing is copied and offsets stay offsets into the message.
 //!
-//! Caps: `header_bytes_max` ([`ErrorKind::HeaderTooLarge`]), `line_bytes_max`
-//! ([`ErrorKind::LineTooLong`]), `fields_max` ([`ErrorKind::TooManyFields`]). Syntax faults:
+//! Caps: `header_bytes_max` ([`ErrorKind::HeaderTooLarge`]), `fields_max`
+//! ([`ErrorKind::TooManyFields`]). A length: `line_bytes_max` ([`ErrorKind::LineTooLong`], or
+//! counted in [`HeaderBlock::long_lines`] with `allow_long_lines`). Syntax faults:
 //! [`ErrorKind::MalformedField`] (a line that is neither a field nor a continuation) and
 //! [`ErrorKind::InvalidFieldName`]. With `allow_mbox_from_line`, an mbox `From ` line at the
 //! very start is skipped.
@@ -117,6 +118,10 @@ pub struct HeaderBlock<'a> {
     pub fields: &'a [Field<'a>],
     /// Offset of the body: just after the empty line, or the input's length if there is none.
     pub body_offset: usize,
+    /// Lines over `line_bytes_max` (only with `allow_long_lines`; without it the first one is
+    /// an error), and the offset of the first.
+    pub long_lines: u32,
+    pub first_long_line: Option<usize>,
 }
 
 /// Splits the header block at the start of `message`.
@@ -136,6 +141,8 @@ pub fn parse_header_block<'a>(
     let mut open: Option<(&'a str, usize, usize)> = None;
     let mut value_end = pos;
     let mut count = 0u32;
+    let mut long_lines = 0u32;
+    let mut first_long_line = None;
     let body_offset = loop {
         if pos >= message.len() {
             break message.len();
@@ -148,12 +155,17 @@ pub fn parse_header_block<'a>(
             content_len -= 1;
         }
         if content_len > limits.line_bytes_max {
-            return Err(err(
-                ErrorKind::LineTooLong {
-                    limit: limits.line_bytes_max,
-                },
-                pos,
-            ));
+            if opts.allow_long_lines {
+                long_lines = long_lines.saturating_add(1);
+                first_long_line.get_or_insert(pos);
+            } else {
+                return Err(err(
+                    ErrorKind::LineTooLong {
+                        limit: limits.line_bytes_max,
+                    },
+                    pos,
+                ));
+            }
         }
         let next = pos + line_len_with_end;
         if next > limits.header_bytes_max {
@@ -215,6 +227,8 @@ pub fn parse_header_block<'a>(
     Ok(HeaderBlock {
         fields: fields.into_bump_slice(),
         body_offset,
+        long_lines,
+        first_long_line,
     })
 }
 

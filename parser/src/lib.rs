@@ -55,6 +55,6 @@ mod word_run;
 pub use address::{Address, AddressList, Group, Mailbox};
 pub use address_list::{parse_address_list, parse_path};
 pub use arena::Arena;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorClass, ErrorKind, Result};
 pub use header_block::{parse_header_block, AddressField, Field, HeaderBlock};
 pub use limits::{Limits, Options};

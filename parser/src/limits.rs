@@ -7,9 +7,17 @@
 //!
 //! [`ErrorKind`]: crate::ErrorKind
 
-/// Hard caps on the work one parse may do and the memory it may use. With the `serde`
-/// feature it reads from a configuration: every field optional (the default), unknown ones
-/// refused.
+/// The numbers one parse will not go past. With the `serde` feature it reads from a
+/// configuration: every field optional (the default), unknown ones refused.
+///
+/// Each is of one of two classes ([`ErrorClass`](crate::ErrorClass)):
+/// - **cap** (bounds work and memory; crossing it is the hostile class): `input_bytes_max`,
+///   `depth_max`, `tokens_max`, `addresses_max`, `header_bytes_max`, `fields_max`,
+///   `arena_bytes_max`;
+/// - **length** (interoperability: what RFC 5321/5322 ask a receiver to accept; real mail
+///   crosses them, and the caps still bound the work): `local_part_bytes_max`,
+///   `domain_bytes_max`, `line_bytes_max`. [`Options::allow_long_addresses`] and
+///   [`Options::allow_long_lines`] let a caller apply these itself instead of refusing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(
     feature = "serde",
@@ -17,43 +25,45 @@
     serde(default, deny_unknown_fields)
 )]
 pub struct Limits {
-    /// Bytes in one field value handed to the address parser. Default 102 400: no field can be
+    /// Cap. Bytes in one field value handed to the address parser. Default 102 400: no field can be
     /// longer than the whole header block (Postfix's `header_size_limit`).
     /// Crossing it: [`ErrorKind::InputTooLarge`](crate::ErrorKind::InputTooLarge), before any work.
     pub input_bytes_max: usize,
-    /// Nesting depth: comments inside comments, plus one inside a group, plus one inside an
+    /// Cap. Nesting depth: comments inside comments, plus one inside a group, plus one inside an
     /// angle address. Default 32: real mail nests comments two or three deep; 32 leaves room and
     /// still keeps any per-level state tiny. Crossing it:
     /// [`ErrorKind::DepthExceeded`](crate::ErrorKind::DepthExceeded).
     pub depth_max: u32,
-    /// Lexical tokens (atoms, quoted strings, comments, specials, literals) in one field.
+    /// Cap. Lexical tokens (atoms, quoted strings, comments, specials, literals) in one field.
     /// Default 10 240, Postfix's `header_address_token_limit`. Crossing it:
     /// [`ErrorKind::TooManyTokens`](crate::ErrorKind::TooManyTokens).
     pub tokens_max: u32,
-    /// Addresses (mailboxes and groups) in one field. Default 2 048: large enough for a
+    /// Cap. Addresses (mailboxes and groups) in one field. Default 2 048: large enough for a
     /// generous visible recipient list; a field with more is a list explosion, not a message.
     /// Crossing it: [`ErrorKind::TooManyAddresses`](crate::ErrorKind::TooManyAddresses).
     pub addresses_max: u32,
-    /// Bytes in a local part, in canonical form. Default 64, RFC 5321 section 4.5.3.1.1.
+    /// Length. Bytes in a local part, in canonical form. Default 64, RFC 5321 section
+    /// 4.5.3.1.1 (what a server must accept; VERP bounce addresses are longer).
     /// Crossing it: [`ErrorKind::LocalPartTooLong`](crate::ErrorKind::LocalPartTooLong).
     pub local_part_bytes_max: usize,
-    /// Bytes in a domain, in canonical form. Default 255, RFC 5321 section 4.5.3.1.2.
+    /// Length. Bytes in a domain, in canonical form. Default 255, RFC 5321 section 4.5.3.1.2
+    /// (and the DNS: a longer name cannot be looked up).
     /// Crossing it: [`ErrorKind::DomainTooLong`](crate::ErrorKind::DomainTooLong).
     pub domain_bytes_max: usize,
-    /// Bytes in a header block, up to and including the empty line that ends it. Default
+    /// Cap. Bytes in a header block, up to and including the empty line that ends it. Default
     /// 102 400, Postfix's `header_size_limit`. Crossing it:
     /// [`ErrorKind::HeaderTooLarge`](crate::ErrorKind::HeaderTooLarge).
     pub header_bytes_max: usize,
-    /// Header fields in one block. Default 1 000: ten times what a heavily relayed message
+    /// Cap. Header fields in one block. Default 1 000: ten times what a heavily relayed message
     /// carries. Crossing it: [`ErrorKind::TooManyFields`](crate::ErrorKind::TooManyFields).
     pub fields_max: u32,
-    /// Bytes in one physical header line, without its line end. Default 32 768: RFC 5322 says
+    /// Length. Bytes in one physical header line, without its line end. Default 32 768: RFC 5322 says
     /// 998, but real mail breaks it (an unfolded 9 489-byte `X-To:` recipient list in the
     /// shared real-mail sample), a router must not rewrite headers to fix it, and
     /// `header_bytes_max` already bounds the total work; 32 KiB still bounds one line.
     /// Crossing it: [`ErrorKind::LineTooLong`](crate::ErrorKind::LineTooLong).
     pub line_bytes_max: usize,
-    /// Capacity of the arena a caller should build with [`Arena::for_limits`](crate::Arena::for_limits).
+    /// Cap. Capacity of the arena a caller should build with [`Arena::for_limits`](crate::Arena::for_limits).
     /// Default 1 MiB: a full 100 KiB field of the smallest addresses (`a@b,` repeated, 2 048
     /// of them) needs about 330 KiB including growth slack, so 1 MiB holds any field that
     /// passes the other caps with room to spare, and is small next to a worker's memory
@@ -129,8 +139,9 @@ const _: () = assert!(Limits::DEFAULT.check().is_ok());
 pub struct Options {
     /// The caps.
     pub limits: Limits,
-    /// Accept a group whose `;` is missing at the end of the field (`To: undisclosed-recipients:`),
-    /// as many mailers write it. The group ends where the field ends; nothing is guessed.
+    /// Accept a group whose `;` is missing at the end of the field (`To: undisclosed-recipients:`).
+    /// The group ends where the field ends; nothing is guessed. Off by default: on a corpus of
+    /// real mail it rescued one field, spam, and read it as a group.
     pub allow_unterminated_group: bool,
     /// Accept empty atoms in a local part (`john..doe@x`, `.a@x`, `a.@x`). The local part is
     /// kept as written; its canonical form is quoted (`"john..doe"`), as RFC 5321 requires.
@@ -141,16 +152,34 @@ pub struct Options {
     pub allow_8bit_display_name: bool,
     /// Skip an mbox `From ` line at the start of a header block.
     pub allow_mbox_from_line: bool,
+    /// Do not refuse a local part over `local_part_bytes_max` or a domain over
+    /// `domain_bytes_max`: the caller applies those lengths itself (a router routes a long
+    /// local part, as Postfix does, and sends a recipient with an over-long domain to its error
+    /// channel). Every cap still holds.
+    pub allow_long_addresses: bool,
+    /// Do not refuse a header line over `line_bytes_max` (inside `header_bytes_max`): count it
+    /// in [`HeaderBlock::long_lines`](crate::HeaderBlock::long_lines) instead, for the caller
+    /// to log.
+    pub allow_long_lines: bool,
 }
 
 impl Options {
     /// Limits at their defaults, with the relaxations real mail needs.
     pub const DEFAULT: Options = Options {
         limits: Limits::DEFAULT,
-        allow_unterminated_group: true,
+        allow_unterminated_group: false,
         allow_empty_local_atom: true,
         allow_8bit_display_name: true,
         allow_mbox_from_line: true,
+        allow_long_addresses: false,
+        allow_long_lines: false,
+    };
+    /// [`DEFAULT`](Self::DEFAULT) with the lengths left to the caller, as a router wants them
+    /// (interoperability lengths are logged or routed around, not refused).
+    pub const ROUTING: Options = Options {
+        allow_long_addresses: true,
+        allow_long_lines: true,
+        ..Options::DEFAULT
     };
     /// Limits at their defaults, RFC 5322 to the letter (obsolete syntax included).
     pub const STRICT: Options = Options {
@@ -159,6 +188,8 @@ impl Options {
         allow_empty_local_atom: false,
         allow_8bit_display_name: false,
         allow_mbox_from_line: false,
+        allow_long_addresses: false,
+        allow_long_lines: false,
     };
 }
 

@@ -45,7 +45,7 @@ impl<'a> Cursor<'a, '_> {
             }
         };
         let limit = self.opts.limits.local_part_bytes_max;
-        if canonical.len() > limit {
+        if canonical.len() > limit && !self.opts.allow_long_addresses {
             return Err(self.err_at(
                 ErrorKind::LocalPartTooLong {
                     len: canonical.len(),

@@ -23,6 +23,10 @@ impl<'a> Cursor<'a, '_> {
             return Ok(None);
         }
         let raw = &self.input[run.start..run.end];
+        if raw[0] == b'.' {
+            // obs-phrase is `word *(word / "." / CFWS)`: it starts with a word.
+            return Err(self.err_at(ErrorKind::UnexpectedChar { byte: b'.' }, run.start));
+        }
         // `"Example Support"`: one quoted string with no quoted pair, fold or encoded word is
         // its own decoded form, less the quotes.
         if run.words == 1 && raw.len() >= 2 && raw[0] == b'"' && raw[raw.len() - 1] == b'"' {

@@ -1,7 +1,8 @@
 //! Quoted strings (RFC 5322 section 3.2.4, with obs-qp of 4.1): `"` *([FWS] qcontent) [FWS] `"`.
 //!
 //! Scanning finds the closing quote with memchr, skipping quoted pairs; an unterminated string
-//! is [`ErrorKind::UnbalancedQuote`] at the opening `"`. Unquoting removes the backslash of each
+//! is [`ErrorKind::UnbalancedQuote`] at the opening `"`, a raw NUL inside is
+//! [`ErrorKind::UnexpectedChar`] at the NUL (obs-qtext excludes it; `\` NUL is a quoted pair). Unquoting removes the backslash of each
 //! quoted pair and the CR and LF of each fold (the white space after a fold stays), and writes
 //! the result into the arena.
 
@@ -22,10 +23,15 @@ impl Cursor<'_, '_> {
         self.count_token()?;
         self.pos += 1;
         loop {
-            match memchr::memchr2(b'"', b'\\', self.rest()) {
+            match memchr::memchr3(b'"', b'\\', 0, self.rest()) {
                 None => return Err(self.err_at(ErrorKind::UnbalancedQuote, open)),
                 Some(i) => {
                     self.pos += i;
+                    if self.input[self.pos] == 0 {
+                        // qtext and obs-qtext exclude NUL; only the quoted pair `\` NUL is
+                        // (obsolete) syntax. A NUL in a local part would reach C programs.
+                        return Err(self.err(ErrorKind::UnexpectedChar { byte: 0 }));
+                    }
                     if self.input[self.pos] == b'"' {
                         self.pos += 1;
                         return Ok(Quoted {
@@ -62,12 +68,14 @@ pub(crate) fn unquote_into(raw: &[u8], out: &mut Buf<'_>) -> core::result::Resul
 }
 
 /// Appends `text` as a quoted string, escaping what must be escaped so that unquoting gives
-/// `text` back: `"` and `\`, and CR and LF (which unquoting would take for a fold).
+/// `text` back: `"` and `\\`, CR and LF (which unquoting would take for a fold), and NUL
+/// (which is not qtext).
 pub(crate) fn quote_into(text: &[u8], out: &mut Buf<'_>) -> core::result::Result<(), Exhausted> {
     out.push_byte(b'"')?;
-    for chunk in text.split_inclusive(|&b| matches!(b, b'"' | b'\\' | b'\r' | b'\n')) {
+    let special = |b: u8| matches!(b, b'"' | b'\\' | b'\r' | b'\n' | 0);
+    for chunk in text.split_inclusive(|&b| special(b)) {
         match chunk.split_last() {
-            Some((&last, head)) if matches!(last, b'"' | b'\\' | b'\r' | b'\n') => {
+            Some((&last, head)) if special(last) => {
                 out.push(head)?;
                 out.push(&[b'\\', last])?;
             }

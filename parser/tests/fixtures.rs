@@ -23,14 +23,15 @@ fn cases() -> Vec<Case> {
             let input = rest
                 .strip_prefix(' ')
                 .unwrap_or(rest)
-                .replace("{CRLF}", "\r\n");
+                .replace("{CRLF}", "\r\n")
+                .replace("{NUL}", "\0");
             pending = Some((i + 1, input));
         } else if line.starts_with('>') || line.starts_with('!') {
             let (line_no, input) = pending.take().expect("expectation without input");
             out.push(Case {
                 line: line_no,
                 input,
-                expected: line.to_string(),
+                expected: line.replace("{NUL}", "\0"),
             });
         }
     }

@@ -75,9 +75,11 @@ fn depth_default_holds_against_a_megabyte_of_parens() {
 fn tokens_max() {
     let o = Options::DEFAULT;
     assert_eq!(o.limits.tokens_max, 10_240, "Postfix's default");
-    assert_eq!(kind(",".repeat(10_240).as_bytes(), &o), Ok(0));
+    // `g:` commas `;`: three tokens plus one per comma, and no address.
+    let group = |tokens: usize| format!("g:{};", ",".repeat(tokens - 3));
+    assert_eq!(kind(group(10_240).as_bytes(), &o), Ok(0));
     assert_eq!(
-        kind(",".repeat(10_241).as_bytes(), &o),
+        kind(group(10_241).as_bytes(), &o),
         Err(ErrorKind::TooManyTokens { limit: 10_240 })
     );
 }
@@ -120,6 +122,22 @@ fn local_part_bytes_max() {
         kind(format!("\"{} \"@b.c", "a".repeat(62)).as_bytes(), &o),
         Err(ErrorKind::LocalPartTooLong { len: 65, limit: 64 })
     );
+    // A length, not a cap: with allow_long_addresses the caller applies it (a VERP bounce
+    // address of 83 octets parses, whole).
+    let verp = format!(
+        "list-bounces+{}=example.org@lists.example.net",
+        "u".repeat(58)
+    );
+    assert!(verp.find('@').is_some_and(|at| at > 64));
+    let o = Options::ROUTING;
+    let arena = Arena::new(1 << 20);
+    let list = parse_address_list(verp.as_bytes(), &arena, &o).expect("routing options");
+    let m = list.mailboxes().next().expect("one mailbox");
+    assert_eq!(format!("{}@{}", m.local, m.domain), verp);
+    assert_eq!(
+        ErrorKind::LocalPartTooLong { len: 65, limit: 64 }.class(),
+        mailaddr::ErrorClass::Length
+    );
 }
 
 #[test]
@@ -138,6 +156,28 @@ fn domain_bytes_max() {
     // The obsolete spaced form is measured after the spaces are gone.
     let spaced = format!("a@{} . {}", "x".repeat(127), "y".repeat(127));
     assert_eq!(kind(spaced.as_bytes(), &o), Ok(1));
+    // A length: the caller may take it over.
+    assert_eq!(kind(over.as_bytes(), &Options::ROUTING), Ok(1));
+}
+
+#[test]
+fn depth_max_counts_an_angle_inside_a_group() {
+    // A group is one level and its angle address another: at depth_max 2 the pair fits, at 1
+    // the angle is one too deep; outside a group an angle alone fits in 1.
+    let o = |d: u32| opts(|l| l.depth_max = d);
+    assert_eq!(kind(b"g: <a@b.c>;", &o(2)), Ok(1));
+    assert_eq!(
+        kind(b"g: <a@b.c>;", &o(1)),
+        Err(ErrorKind::DepthExceeded { depth: 2, limit: 1 })
+    );
+    assert_eq!(kind(b"g: a@b.c;", &o(1)), Ok(1));
+    assert_eq!(kind(b"<a@b.c>", &o(1)), Ok(1));
+    // A comment inside the angle inside the group is the third level.
+    assert_eq!(kind(b"g: <a@b.c (c)>;", &o(3)), Ok(1));
+    assert_eq!(
+        kind(b"g: <a@b.c (c)>;", &o(2)),
+        Err(ErrorKind::DepthExceeded { depth: 3, limit: 2 })
+    );
 }
 
 #[test]
