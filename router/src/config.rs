@@ -222,11 +222,13 @@ impl Config {
         Ok(())
     }
 
-    /// The parser options this configuration asks for.
+    /// The parser options this configuration asks for: its limits, the relaxations real mail
+    /// needs, and the interoperability lengths left to the router, which routes or logs what
+    /// crosses them instead of parking it (SPEC section 5).
     pub fn parser_options(&self) -> mailaddr::Options {
         mailaddr::Options {
             limits: self.limits.parser,
-            ..mailaddr::Options::DEFAULT
+            ..mailaddr::Options::ROUTING
         }
     }
 

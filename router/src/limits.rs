@@ -18,6 +18,11 @@ pub const ENVELOPE_BYTES_MAX: usize = 1 << 20;
 /// output: parked (`output-line-too-long`), never written unreadable.
 pub const ENVELOPE_LINE_BYTES_MAX: usize = 4096;
 
+/// Header faults logged for one message (syntax errors in fields the router does not need,
+/// interoperability lengths crossed). 16: enough to diagnose; past it one line says more were
+/// seen, so no message can make its log thousands of lines long.
+pub const HEADER_FAULTS_MAX: usize = 16;
+
 /// `to` lines in one envelope. 10 000: a large list explosion still fits; more is an attack.
 /// Crossing it: parked (`too-many-recipients`).
 pub const ENVELOPE_RECIPIENTS_MAX: usize = 10_000;

@@ -4,6 +4,10 @@
 //!
 //! What is at stake decides what a header fault does (SPEC section 5):
 //! - A cap or the arena exhausted in any field: parked, always (the hostile class).
+//! - An interoperability length (a local part over 64, a domain over 255, a line over
+//!   `line_bytes_max` inside the header block's cap): logged, never parked. A recipient the
+//!   router routes with a long local part is routed; with an over-long domain it goes to
+//!   `error` (see [`super::route`]).
 //! - A syntax error in a field the router needs (To, Cc, Bcc when the envelope has no `to`
 //!   line): parked with the error's kind.
 //! - A syntax error elsewhere: routed with the headers untouched, the fault reported for the
@@ -22,7 +26,7 @@ use super::envelope::{self, Rcpt};
 use super::route::{Expansion, Routing};
 use super::table::{TableError, TableSource};
 use crate::config::{Config, HeaderErrors};
-use crate::limits::ENVELOPE_LINE_BYTES_MAX;
+use crate::limits::{ENVELOPE_LINE_BYTES_MAX, HEADER_FAULTS_MAX};
 use crate::reason::ParkReason;
 
 /// Everything needed to route a message, built once from a configuration.
@@ -46,6 +50,20 @@ pub struct Processed {
     pub header_faults: Vec<String>,
 }
 
+impl Processed {
+    /// Notes a header fault for the log; past [`HEADER_FAULTS_MAX`] only that more were seen
+    /// (a field of 2 048 addresses must not make 2 048 log lines).
+    fn header_fault(&mut self, text: String) {
+        match self.header_faults.len() {
+            n if n < HEADER_FAULTS_MAX => self.header_faults.push(text),
+            HEADER_FAULTS_MAX => self.header_faults.push(format!(
+                "more than {HEADER_FAULTS_MAX} header faults; the rest not logged"
+            )),
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Outcome {
     /// One output file per channel, in order of first appearance.
@@ -57,7 +75,7 @@ impl Processor {
     /// The processor a configuration describes; loads its tables.
     pub fn from_config(c: &Config, src: &dyn TableSource) -> Result<Processor, TableError> {
         Ok(Processor {
-            routing: Routing::load(&c.routing, src)?,
+            routing: Routing::load(&c.routing, c.parser_options(), src)?,
             opts: c.parser_options(),
             hops_max: c.limits.hops_max,
             header_errors: c.routing.header_errors,
@@ -178,7 +196,7 @@ impl Processor {
                 if e.kind.is_limit() || from_headers || defer {
                     return Err(r);
                 }
-                p.header_faults.push(format!(
+                p.header_fault(format!(
                     "header block: {} at byte {}",
                     e.kind.name(),
                     base + e.offset
@@ -186,6 +204,15 @@ impl Processor {
                 return Ok(h);
             }
         };
+        if let Some(at) = block.first_long_line {
+            // A length, not a cap (the header block's cap bounds the work): logged, passed.
+            p.header_fault(format!(
+                "header block: {} line(s) over {} bytes, the first at byte {} (passed)",
+                block.long_lines,
+                self.opts.limits.line_bytes_max,
+                base + at
+            ));
+        }
         let hops = block
             .fields
             .iter()
@@ -203,9 +230,19 @@ impl Processor {
             };
             let needed = from_headers && kind.is_recipient();
             let parsed = if kind == AddressField::ReturnPath {
-                parse_path(f.value, arena, &self.opts).map(|_| None)
+                parse_path(f.value, arena, &self.opts).map(|m| {
+                    if let Some(m) = m {
+                        self.lengths(f, &m, base, p);
+                    }
+                    None
+                })
             } else {
-                parse_address_list(f.value, arena, &self.opts).map(Some)
+                parse_address_list(f.value, arena, &self.opts).map(|list| {
+                    for m in list.mailboxes() {
+                        self.lengths(f, m, base, p);
+                    }
+                    Some(list)
+                })
             };
             match parsed {
                 Ok(Some(list)) if needed => {
@@ -229,6 +266,32 @@ impl Processor {
             }
         }
         Ok(h)
+    }
+}
+
+impl Processor {
+    /// Logs an address over an interoperability length. It is not refused: a long local part
+    /// is routed (VERP return paths run to 80 octets), an over-long domain in a recipient the
+    /// router needs goes to `error` when it is routed, and elsewhere the field passes untouched.
+    fn lengths(&self, f: &mailaddr::Field, m: &mailaddr::Mailbox, base: usize, p: &mut Processed) {
+        let l = &self.opts.limits;
+        let at = base + f.value_offset + m.offset;
+        if m.local.len() > l.local_part_bytes_max {
+            p.header_fault(format!(
+                "{}: local part of {} bytes over {} at byte {at} (passed)",
+                f.name,
+                m.local.len(),
+                l.local_part_bytes_max
+            ));
+        }
+        if m.domain.len() > l.domain_bytes_max {
+            p.header_fault(format!(
+                "{}: domain of {} bytes over {} at byte {at} (passed)",
+                f.name,
+                m.domain.len(),
+                l.domain_bytes_max
+            ));
+        }
     }
 }
 
@@ -392,6 +455,74 @@ mod tests {
         // A bad envelope.
         let r = run(&pass, "to <b@example.org>\nenv-end\n\nx\n");
         assert_eq!(reason(&r).code(), "malformed-envelope");
+    }
+
+    /// SPEC section 5: interoperability lengths are logged or routed, never parked, in every
+    /// kind of field; the work caps beside them still park.
+    #[test]
+    fn lengths_are_not_caps() {
+        let p = processor(HeaderErrors::Pass);
+        let verp = format!(
+            "list-bounces+{}=example.net@lists.example.com",
+            "u".repeat(60)
+        );
+        let long_domain = format!("a@{}.example", "d".repeat(260));
+        let x_to = format!("X-To: {}\n", "someone@example.com, ".repeat(2400));
+        assert!(x_to.len() > 48_000 && x_to.len() < 100_000);
+        // Not needed (envelope recipients): a VERP Return-Path, a long domain in Reply-To, an
+        // unfolded 48 KB X-To: routed untouched, each logged.
+        let m = format!(
+            "from <{verp}>\nto <b@example.org>\nenv-end\nReturn-Path: <{verp}>\nReply-To: {long_domain}\n{x_to}Subject: s\n\nx\n"
+        );
+        let r = run(&p, &m);
+        let o = outputs(&r);
+        assert_eq!(o.len(), 1);
+        assert!(o[0].1.ends_with(&m[m.find("Return-Path").unwrap()..]));
+        let faults = r.header_faults.join("\n");
+        assert!(
+            faults.contains("Return-Path: local part of 85 bytes over 64"),
+            "{faults}"
+        );
+        assert!(
+            faults.contains("Reply-To: domain of 268 bytes over 255"),
+            "{faults}"
+        );
+        assert!(
+            faults.contains("header block: 1 line(s) over 32768 bytes"),
+            "{faults}"
+        );
+        // Needed (recipients from the headers): the long local part is routed, the long domain
+        // goes to `error` with its reason, the others are routed beside it.
+        let m = format!(
+            "from <a@example.org>\nenv-end\nTo: {verp}, {long_domain}, c@example.org\n\nx\n"
+        );
+        let r = run(&p, &m);
+        let o = outputs(&r);
+        let chans: Vec<&str> = o.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(chans, ["smtp", "error", "local"]);
+        assert!(o[0].1.contains(&format!("<{verp}>")), "{}", o[0].1);
+        assert!(o[1].1.contains("domain-too-long"), "{}", o[1].1);
+        // The same as envelope recipients.
+        let m = format!(
+            "from <a@example.org>\nto <{verp}>\nto <{long_domain}>\nenv-end\nSubject: s\n\nx\n"
+        );
+        let chans: Vec<String> = outputs(&run(&p, &m)).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(chans, ["smtp", "error"]);
+        // The caps still park: a header block over 100 KiB, in lines of any length.
+        let big = format!(
+            "from <a@example.org>\nto <b@example.org>\nenv-end\n{}\n\nx\n",
+            x_to.repeat(3)
+        );
+        assert_eq!(reason(&run(&p, &big)).code(), "header-too-large");
+        // The log stays bounded: a field of 100 long local parts makes 17 lines, not 100.
+        let many = (0..100)
+            .map(|i| format!("{}{i}@example.net", "l".repeat(70)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let m = format!("from <a@example.org>\nto <b@example.org>\nenv-end\nCc: {many}\n\nx\n");
+        let r = run(&p, &m);
+        assert_eq!(outputs(&r).len(), 1);
+        assert_eq!(r.header_faults.len(), HEADER_FAULTS_MAX + 1);
     }
 
     #[test]

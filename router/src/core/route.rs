@@ -11,7 +11,9 @@
 //!    there carries its text as the reason.
 //! 3. Otherwise the default channel, with the relay host as next hop if one is set, else the
 //!    domain.
-//! 4. An address that does not parse goes to `error` with the parser's reason.
+//! 4. An address that does not parse, or whose domain is over `domain_bytes_max`, goes to
+//!    `error` with the reason. A local part over `local_part_bytes_max` is routed (RFC 5321's
+//!    64 is what a server must accept; VERP return paths are longer).
 //!
 //! Alias expansion is bounded: a chain deeper than `alias_max_depth` and a loop (a name that
 //! reappears in its own chain) stop the message with [`ParkReason`], which parks it; every
@@ -53,11 +55,18 @@ pub struct Routing {
     pub relay_host: String,
     pub alias_depth_max: usize,
     pub alias_fanout_max: usize,
+    /// How envelope recipients are parsed, and the domain length past which a recipient goes
+    /// to `error` (an interoperability length: a long local part is routed, as Postfix does).
+    pub addresses: Options,
 }
 
 impl Routing {
     /// Builds the routing of a configuration, loading its tables.
-    pub fn load(c: &RoutingConfig, src: &dyn TableSource) -> Result<Routing, TableError> {
+    pub fn load(
+        c: &RoutingConfig,
+        addresses: Options,
+        src: &dyn TableSource,
+    ) -> Result<Routing, TableError> {
         let aliases = if c.aliases.as_os_str().is_empty() {
             Aliases::default()
         } else {
@@ -80,6 +89,7 @@ impl Routing {
             relay_host: c.relay_host.clone(),
             alias_depth_max: c.alias_depth_max,
             alias_fanout_max: c.alias_fanout_max,
+            addresses,
         })
     }
 
@@ -97,7 +107,7 @@ impl Routing {
         out: &mut Expansion,
     ) -> Result<(), ParkReason> {
         arena.reset();
-        match parse_path(rcpt.as_bytes(), arena, &Options::DEFAULT) {
+        match parse_path(rcpt.as_bytes(), arena, &self.addresses) {
             Ok(Some(m)) => self.route_mailbox(m.local, m.domain, out),
             Ok(None) => out.push(
                 Dest {
@@ -137,6 +147,22 @@ impl Routing {
                 address: format!("{local}@{domain}"),
                 byte,
             });
+        }
+        let limit = self.addresses.limits.domain_bytes_max;
+        if domain.len() > limit {
+            // No DNS name is that long: the recipient cannot be delivered, the others can.
+            return out.push(
+                Dest {
+                    channel: "error".into(),
+                    host: "-".into(),
+                    address: format!("<{local}@{domain}>"),
+                    error: Some(format!(
+                        "domain-too-long: domain of {} bytes is over the limit of {limit}",
+                        domain.len()
+                    )),
+                },
+                None,
+            );
         }
         let domain = domain.to_ascii_lowercase();
         let mut chain = Vec::new();
@@ -370,7 +396,7 @@ mod tests {
         if !transport.is_empty() {
             c.transport = "/t/transport".into();
         }
-        ((), Routing::load(&c, &src).unwrap())
+        ((), Routing::load(&c, Options::ROUTING, &src).unwrap())
     }
 
     fn route(r: &Routing, rcpt: &str) -> Result<Vec<(String, String, String)>, ParkReason> {

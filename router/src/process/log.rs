@@ -79,7 +79,7 @@ impl Log {
         self.line(format_args!("{}", message_line(r)));
         for f in &r.header_faults {
             self.line(format_args!(
-                "{}: header fault passed on (header_errors = \"pass\"): {}",
+                "{}: header fault passed on: {}",
                 r.id,
                 clean(f)
             ));
