@@ -100,7 +100,7 @@ fn eight_routers_twenty_thousand_messages_random_kills() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_0001);
     let po = new_po();
-    let handle = router::spool::Postoffice::open(&po.root).unwrap();
+    let handle = router::spool::submit::Dropbox::open(&po.root).unwrap();
     let mut routers: Vec<Guard> = (0..8).map(|_| start(&po)).collect();
     let mut rng = Rng(seed | 1);
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();

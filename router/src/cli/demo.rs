@@ -126,7 +126,8 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
     let tmp = TempDir::new("router-demo-").map_err(|x| e("temporary directory", x))?;
     let root = tmp.path().join("postoffice");
     Postoffice::init(&root).map_err(|x| e("router init", x))?;
-    let po = Postoffice::open(&root).map_err(|x| format!("open postoffice: {x}"))?;
+    let po =
+        router::spool::submit::Dropbox::open(&root).map_err(|x| format!("open postoffice: {x}"))?;
     // Tables and configuration.
     corpus_config(&corpus, tmp.path())?;
     let config = tmp.path().join("router.toml");
@@ -163,7 +164,12 @@ fn demo(corpus: Option<&Path>, keep: bool) -> Result<u8, String> {
 }
 
 /// Submits every corpus message; says what was fed.
-fn feed(corpus: &Path, po: &Postoffice, root: &Path, config: &Path) -> Result<Vec<Fed>, String> {
+fn feed(
+    corpus: &Path,
+    po: &router::spool::submit::Dropbox,
+    root: &Path,
+    config: &Path,
+) -> Result<Vec<Fed>, String> {
     let mut fed: Vec<Fed> = Vec::new();
     let mut counts = [0usize; 3];
     for m in corpus_messages(corpus)? {

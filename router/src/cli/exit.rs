@@ -19,3 +19,5 @@ pub const TEMPFAIL: u8 = 75;
 pub const CONFIG: u8 = 78;
 /// A (user specified) output file cannot be created.
 pub const CANTCREAT: u8 = 73;
+/// EX_NOPERM: the caller may not do this (not in the postoffice's group).
+pub const NOPERM: u8 = 77;

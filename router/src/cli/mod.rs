@@ -49,8 +49,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a postoffice (the directories of SPEC section 2) under DIR.
-    Init { dir: PathBuf },
+    /// Create a postoffice (the directories of SPEC section 2) under DIR, with the owners and
+    /// modes of the trust model whatever the umask.
+    Init(init::Args),
     /// Submit a message from stdin (sendmail-compatible). Returns once it is safely in
     /// router/; never waits for routing.
     Submit(submit::Args),
@@ -93,6 +94,10 @@ enum Command {
 
 /// Runs the command line `args` (the program's name first); returns the exit code.
 pub fn main(mut args: Vec<OsString>) -> u8 {
+    // Every file and directory is made with an explicit mode (0640, 0700; docs/trust.md): a
+    // fixed umask makes those the modes, whatever the caller's umask was (000 would make the
+    // spool world-writable, 077 would keep the router from reading what a submitter wrote).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o027));
     let invoked_as = args
         .first()
         .and_then(|a| Path::new(a).file_name())
@@ -125,7 +130,7 @@ fn dispatch(cli: Cli, as_sendmail: bool) -> Result<u8, u8> {
         as_sendmail,
     };
     match cli.command {
-        Command::Init { dir } => Ok(init::run(&dir)),
+        Command::Init(a) => Ok(init::run(a)),
         Command::Submit(a) => submit::run(&g, a),
         Command::Run(a) => run::run(&g, a),
         Command::Worker { pass } => run::worker(&g, pass),

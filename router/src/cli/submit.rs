@@ -4,8 +4,8 @@
 
 use std::io::Read;
 
-use super::{exit, open_po, Globals};
-use router::spool::submit::publish;
+use super::{exit, Globals};
+use router::spool::submit::{publish, Dropbox};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,7 +52,21 @@ pub fn run(g: &Globals<'_>, a: Args) -> Result<u8, u8> {
     let ignore_dots = a.ignore_dots || a.options.iter().any(|o| o == "i");
     let c = g.config()?;
     let max = c.limits.message_bytes_max;
-    let po = open_po(&c.postoffice, "submit")?;
+    let po = match Dropbox::open(&c.postoffice) {
+        Ok(po) => po,
+        Err(e) if router::spool::seam::is_denied(&e.source) => {
+            // The administrator's decision, not a passing fault: retrying will not help.
+            eprintln!(
+                "router submit: {e}: you may not submit to this postoffice (its group may: see `ls -ld {}/public`, and docs/trust.md)",
+                c.postoffice.display()
+            );
+            return Ok(exit::NOPERM);
+        }
+        Err(e) => {
+            eprintln!("router submit: {e}");
+            return Ok(exit::TEMPFAIL);
+        }
+    };
     if a.from_headers && !a.recipients.is_empty() {
         // sendmail 8 drops argument recipients under -t, Postfix adds them: ambiguous, so
         // refused rather than guessed.

@@ -117,7 +117,7 @@ impl Aliases {
                 message: format!("more than {INCLUDE_FILES_MAX} :include: files"),
             });
         }
-        let text = src.read(p, INCLUDE_FILE_BYTES_MAX)?;
+        let text = src.read_include(p, INCLUDE_FILE_BYTES_MAX)?;
         let mut members = Vec::new();
         for (line, entry) in text.lines().enumerate() {
             let err = |message: String| TableError {

@@ -18,6 +18,12 @@ pub struct TableError {
 pub trait TableSource {
     /// The text of the table at `path`, at most `max_bytes` bytes (more is a [`TableError`]).
     fn read(&self, path: &Path, max_bytes: u64) -> Result<String, TableError>;
+    /// An `:include:` file: often kept by a list owner, not the administrator, so a real
+    /// source also refuses a symlink there (the owner could point it at any file the router
+    /// may read). The default is [`read`](Self::read).
+    fn read_include(&self, path: &Path, max_bytes: u64) -> Result<String, TableError> {
+        self.read(path, max_bytes)
+    }
 }
 
 /// Tables in memory, by path (for tests and for tables built by a program).

@@ -191,6 +191,16 @@ impl Seam for Faulty {
     fn mkdir(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool> {
         self.step(step, || Os.mkdir(step, dir, name))
     }
+    fn set_mode(
+        &self,
+        step: Step,
+        d: &Dir,
+        mode: u32,
+        owner: Option<u32>,
+        group: Option<u32>,
+    ) -> io::Result<()> {
+        self.step(step, || Os.set_mode(step, d, mode, owner, group))
+    }
     fn create_excl(&self, step: Step, dir: &Dir, name: &str) -> io::Result<File> {
         self.step(step, || Os.create_excl(step, dir, name))
     }

@@ -53,17 +53,49 @@ pub struct Postoffice {
 
 pub const SUBDIRS: [&str; 5] = ["public", "router", "work", "queue", "deferred"];
 
+/// The trust model's modes (docs/trust.md), set by `router init` whatever the umask: the root
+/// lets the postoffice's group list it and reach `public/` and `router/`, nothing else; those
+/// two are
+/// set-group-id (a message takes the postoffice's group, so the router may read it) and sticky
+/// (a submitter cannot rename or remove another's file); the router's own directories are its
+/// alone.
+pub const ROOT_MODE: u32 = 0o750;
+pub const MODES: [(&str, u32); 5] = [
+    ("public", 0o3770),
+    ("router", 0o3770),
+    ("work", 0o700),
+    ("queue", 0o700),
+    ("deferred", 0o700),
+];
+
+/// Who owns a new postoffice: the router's user and the group that may submit. `None`: the
+/// caller's (changing either needs the privilege to `chown`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owners {
+    pub user: Option<u32>,
+    pub group: Option<u32>,
+}
+
 impl Postoffice {
     /// Creates the layout under `root` (existing directories are kept). The root and its
     /// parents are the administrator's path; the spool's directories are made through the
     /// seam, inside it (O0).
     pub fn init(root: &Path) -> io::Result<()> {
+        Postoffice::init_with(root, Owners::default())
+    }
+
+    /// [`init`](Self::init), owned by `owners`, every directory set to its mode in [`MODES`]
+    /// (an existing postoffice gets its modes and owners back).
+    pub fn init_with(root: &Path, owners: Owners) -> io::Result<()> {
         std::fs::create_dir_all(root)?;
         let fs = seam::from_env();
         let top = fs.open_root(root)?;
-        for d in SUBDIRS {
+        for (d, mode) in MODES {
             fs.mkdir(Step::O0Mkdir, &top, d)?;
+            let dir = fs.open_dir(Step::O0Mode, &top, d)?;
+            fs.set_mode(Step::O0Mode, &dir, mode, owners.user, owners.group)?;
         }
+        fs.set_mode(Step::O0Mode, &top, ROOT_MODE, owners.user, owners.group)?;
         fs.fsync_dir(Step::O0Fsync, &top)
     }
 

@@ -38,7 +38,7 @@ pub mod seam;
 pub mod steps;
 pub mod submit;
 
-pub use layout::Postoffice;
+pub use layout::{Owners, Postoffice};
 
 /// A name a pass reported and left alone: never moved, followed or deleted. Its `Display` is
 /// the log line.

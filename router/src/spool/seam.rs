@@ -104,8 +104,18 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     fn open_root(&self, path: &Path) -> io::Result<Dir>;
     /// Opens the directory `name` inside `dir`, never following a symlink.
     fn open_dir(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Dir>;
-    /// Creates the directory `name` in `dir` (mode 0750); false if it was there.
+    /// Creates the directory `name` in `dir` (mode 0700); false if it was there.
     fn mkdir(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool>;
+    /// Sets an open directory's owner and group (when given) and then its mode, special bits
+    /// included (`router init`: the modes of the trust model, whatever the umask was).
+    fn set_mode(
+        &self,
+        step: Step,
+        d: &Dir,
+        mode: u32,
+        owner: Option<u32>,
+        group: Option<u32>,
+    ) -> io::Result<()>;
     /// Creates `name` in `dir` exclusively (`O_EXCL|O_NOFOLLOW`), for writing, mode 0640.
     fn create_excl(&self, step: Step, dir: &Dir, name: &str) -> io::Result<File>;
     /// Opens `name` for appending, creating it if needed, never following a symlink.
@@ -219,7 +229,9 @@ pub fn from_env() -> Arc<dyn Seam> {
 pub struct Os;
 
 const FILE_MODE: u32 = 0o640;
-const DIR_MODE: u32 = 0o750;
+/// Directories the router makes after `router init` (`queue/<channel>`): its own, private.
+/// Exact whatever the caller's umask: the binary sets its umask to 027 first (docs/trust.md).
+const DIR_MODE: u32 = 0o700;
 
 fn meta_of(st: &rfs::Stat) -> Meta {
     let now = std::time::SystemTime::now()
@@ -276,6 +288,26 @@ impl Seam for Os {
             Err(Errno::EXIST) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn set_mode(
+        &self,
+        _: Step,
+        d: &Dir,
+        mode: u32,
+        owner: Option<u32>,
+        group: Option<u32>,
+    ) -> io::Result<()> {
+        if owner.is_some() || group.is_some() {
+            rfs::fchown(
+                &d.fd,
+                owner.map(rustix::process::Uid::from_raw),
+                group.map(rustix::process::Gid::from_raw),
+            )?;
+        }
+        // After the chown, which clears the set-group-id bit.
+        rfs::fchmod(&d.fd, Mode::from_raw_mode(mode))?;
+        Ok(())
     }
 
     fn create_excl(&self, _: Step, dir: &Dir, name: &str) -> io::Result<File> {

@@ -119,6 +119,7 @@ steps! {
     D6MessageUnlink => "D6.message-unlink",
     // Making and opening the postoffice.
     O0Mkdir => "O0.mkdir",
+    O0Mode => "O0.mode",
     O0Fsync => "O0.fsync",
     O1Open => "O1.open",
 }

@@ -14,8 +14,10 @@
 use std::io;
 use std::time::Duration;
 
-use super::layout::Postoffice;
-use super::seam::{Renamed, Step};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::seam::{self, Dir, Renamed, Seam, Step};
 
 /// Tries to take the new file's lock before giving up: the reaper may hold it for an
 /// instant (it locks every file it looks at). 200 × 1 ms.
@@ -53,8 +55,46 @@ pub enum SubmitError {
     Vanished(String),
 }
 
+/// What a submitter opens of a postoffice: `public/` and `router/`, nothing else. A user in
+/// the postoffice's group can open these two and none of the router's own directories
+/// (docs/trust.md), so submission cannot go through [`Postoffice`](super::Postoffice).
+#[derive(Debug)]
+pub struct Dropbox {
+    pub fs: Arc<dyn Seam>,
+    pub public: Dir,
+    pub router: Dir,
+}
+
+/// Why the drop box did not open: `path` is the directory that refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct DropboxError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl Dropbox {
+    /// Opens `public/` and `router/` under `root` with the process's seam, never following a
+    /// symlink below the root.
+    pub fn open(root: &Path) -> Result<Dropbox, DropboxError> {
+        Dropbox::open_with(root, seam::from_env())
+    }
+
+    pub fn open_with(root: &Path, fs: Arc<dyn Seam>) -> Result<Dropbox, DropboxError> {
+        let err = |path: PathBuf| move |source| DropboxError { path, source };
+        let top = fs.open_root(root).map_err(err(root.into()))?;
+        let public = fs
+            .open_dir(Step::O1Open, &top, "public")
+            .map_err(err(root.join("public")))?;
+        let router = fs
+            .open_dir(Step::O1Open, &top, "router")
+            .map_err(err(root.join("router")))?;
+        Ok(Dropbox { fs, public, router })
+    }
+}
+
 /// Publishes `bytes` (envelope and message) and returns its id.
-pub fn publish(po: &Postoffice, bytes: &[u8]) -> Result<String, SubmitError> {
+pub fn publish(po: &Dropbox, bytes: &[u8]) -> Result<String, SubmitError> {
     let fs = &*po.fs;
     let id = new_id();
     let f = fs.create_excl(Step::P1Create, &po.public, &id)?;
