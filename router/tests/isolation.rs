@@ -268,33 +268,147 @@ fn a_hard_linked_message_is_left_alone() {
     assert!(!snap.contains_key("queue/smtp/linked"));
 }
 
-/// A symlink planted where a message's attempt counter goes (`work/<id>#attempts`): never
-/// followed (the file it names is untouched) and never removed; that message waits in
-/// router/, reported; the others are routed. Before: the open failed with ELOOP as a disk
-/// fault, and every pass stopped.
+/// A symlink or a hard link planted where a message's attempt counter goes
+/// (`work/<id>#attempts`): never followed or written (the file it names is untouched) and never
+/// removed; that message waits in router/, reported; the others are routed. Before: the
+/// symlink's open failed with ELOOP as a disk fault and every pass stopped; the hard link had
+/// a byte appended to a file outside the spool on every attempt.
 #[test]
 fn a_symlink_at_a_counter_stops_only_its_message() {
+    for hard in [false, true] {
+        let po = new_po();
+        let target = po._tmp.path().join("victim");
+        std::fs::write(&target, b"not the router's").unwrap();
+        let counter = po.root.join("work/bad#attempts");
+        if hard {
+            std::fs::hard_link(&target, &counter).unwrap();
+        } else {
+            std::os::unix::fs::symlink(&target, &counter).unwrap();
+        }
+        put(
+            &po,
+            "bad",
+            &msg("x@example.net", "its counter is not the router's"),
+        );
+        put(&po, "ok", &msg("u@example.net", "innocent"));
+        for _ in 0..2 {
+            let out = command(&po, RUN).output_within();
+            let log = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{log}");
+            assert!(
+                log.contains("work/bad#attempts is not the router's"),
+                "hard link {hard}: {log}"
+            );
+        }
+        let snap = snapshot(&po);
+        assert!(snap.contains_key("queue/smtp/ok") && snap.contains_key("router/bad"));
+        assert!(std::fs::symlink_metadata(&counter).is_ok());
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            b"not the router's",
+            "hard link {hard}"
+        );
+    }
+}
+
+/// A release racing a re-park: `deferred release` puts the message back in router/, a router
+/// claims it at once and parks it again with a new reason file; the release must not then
+/// delete that reason (it unlinked the reason after the rename, and about 1 release in 450
+/// took the new one). Made deterministic: the release is stopped right after its rename.
+#[test]
+fn a_release_racing_a_re_park_keeps_the_new_reason() {
     let po = new_po();
-    let target = po._tmp.path().join("victim");
-    std::fs::write(&target, b"not the router's").unwrap();
-    std::os::unix::fs::symlink(&target, po.root.join("work/bad#attempts")).unwrap();
-    put(
-        &po,
-        "bad",
-        &msg("x@example.net", "its counter is a symlink"),
+    let poison = format!(
+        "from <a@example.org>\nto <b@example.net>\nenv-end\nReply-To: {}a@b.c\n\nx\n",
+        "(".repeat(40) + &")".repeat(40)
     );
+    put(&po, "poison", poison.as_bytes());
+    put(&po, "ok", &msg("u@example.net", "innocent"));
+    assert!(command(&po, RUN).status_within().success());
+    let reason = po.root.join("deferred/poison.reason");
+    assert!(reason.exists(), "parked with its reason");
+    let mut release = command(&po, &["deferred", "release", "poison"])
+        .env("ROUTER_FAULT", "stop@D3.fsync-router")
+        .guard();
+    wait_stopped(release.id());
+    assert!(
+        po.root.join("router/poison").exists(),
+        "released, not yet done"
+    );
+    // A router takes it now and parks it again, with a new reason file.
+    assert!(command(&po, RUN).status_within().success());
+    assert!(reason.exists(), "parked again");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(release.id() as i32).unwrap(),
+        rustix::process::Signal::CONT,
+    )
+    .unwrap();
+    assert!(release.wait().success());
+    assert!(po.root.join("deferred/poison").exists());
+    assert!(reason.exists(), "the release took the new reason file");
+    assert!(snapshot(&po).contains_key("queue/smtp/ok"));
+}
+
+/// Symlinks and hard links planted in every spool directory, under names the router reads
+/// (ids in public/, router/, work/, queue/<channel>/ and deferred/, a reason file): none is
+/// followed (the files they name are unchanged), none is deleted, innocent mail is routed,
+/// and the admin commands answer.
+#[test]
+fn links_planted_in_every_spool_directory_are_never_followed_or_deleted() {
+    let po = new_po();
+    let secret = po._tmp.path().join("secret");
+    let hard = po._tmp.path().join("hard");
+    std::fs::write(&secret, b"secret").unwrap();
+    std::fs::write(&hard, msg("h@example.net", "a hard link's data")).unwrap();
+    std::fs::create_dir(po.root.join("queue/smtp")).unwrap();
+    let dirs = ["public", "router", "work", "queue/smtp", "deferred"];
+    let mut planted = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let sym = po.root.join(d).join(format!("1700000000.{i}-1-1"));
+        std::os::unix::fs::symlink(&secret, &sym).unwrap();
+        let link = po.root.join(d).join(format!("1700000000.{i}-2-2"));
+        std::fs::hard_link(&hard, &link).unwrap();
+        planted.push(sym);
+        planted.push(link);
+    }
+    let reason = po.root.join("deferred/1700000000.4-1-1.reason");
+    std::os::unix::fs::symlink(&secret, &reason).unwrap();
+    planted.push(reason);
     put(&po, "ok", &msg("u@example.net", "innocent"));
     for _ in 0..2 {
         let out = command(&po, RUN).output_within();
         let log = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{log}");
+    }
+    for args in [
+        &["status"][..],
+        &["deferred", "list"],
+        &["deferred", "show", "1700000000.4-1-1"],
+    ] {
+        let out = command(&po, args).output_within();
         assert!(
-            log.contains("work/bad#attempts is not the router's"),
-            "{log}"
+            out.status.code().is_some(),
+            "{args:?} did not answer: {out:?}"
         );
     }
-    let snap = snapshot(&po);
-    assert!(snap.contains_key("queue/smtp/ok") && snap.contains_key("router/bad"));
-    assert!(std::fs::symlink_metadata(po.root.join("work/bad#attempts")).is_ok());
-    assert_eq!(std::fs::read(&target).unwrap(), b"not the router's");
+    assert!(
+        snapshot(&po).contains_key("queue/smtp/ok"),
+        "innocent mail routed"
+    );
+    assert_eq!(std::fs::read(&secret).unwrap(), b"secret");
+    assert_eq!(
+        std::fs::read(&hard).unwrap(),
+        msg("h@example.net", "a hard link's data")
+    );
+    for p in &planted {
+        // Recovery may hand a planted work/<id> back to router/ (a rename moves the link,
+        // never what it names); nothing may delete it.
+        let name = p.file_name().unwrap();
+        let back = po.root.join("router").join(name);
+        assert!(
+            std::fs::symlink_metadata(p).is_ok() || std::fs::symlink_metadata(&back).is_ok(),
+            "{} was deleted",
+            p.display()
+        );
+    }
 }

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -53,22 +53,6 @@ fn seed_000_two_routers_race_for_one_file() {
                     && snap.contains_key(&format!("queue/local/{id}"))
             );
         }
-    }
-}
-
-fn wait_stopped(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|s| s.trim_start().starts_with('T'))
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "writer never stopped");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

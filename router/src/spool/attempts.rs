@@ -9,8 +9,27 @@
 use std::io;
 
 use super::layout::Postoffice;
-use super::seam::Step;
+use super::seam::{self, File, Step};
 use crate::names;
+
+/// What is at a counter's name is not the router's: a symlink (the open refused it), or a
+/// file that is not regular or has a second name (a hard link planted there would make every
+/// append change a file outside the spool). Never followed, written or removed.
+pub fn is_not_ours(e: &io::Error) -> bool {
+    seam::is_symlink(e) || e.get_ref().is_some_and(|x| x.is::<NotOurs>())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the attempt counter is not a regular file with one name")]
+struct NotOurs;
+
+fn ours(po: &Postoffice, f: &File) -> io::Result<u64> {
+    let m = po.fs.meta(f)?;
+    if !m.regular || m.links != 1 {
+        return Err(io::Error::other(NotOurs));
+    }
+    Ok(m.len)
+}
 
 /// The attempts made so far, without counting a new one.
 pub fn count(po: &Postoffice, id: &str) -> io::Result<u64> {
@@ -18,7 +37,7 @@ pub fn count(po: &Postoffice, id: &str) -> io::Result<u64> {
         .fs
         .open_read(Step::C2Count, &po.work, &names::attempts(id))?
     {
-        Some(f) => Ok(po.fs.meta(&f)?.len),
+        Some(f) => ours(po, &f),
         None => Ok(0),
     }
 }
@@ -28,6 +47,7 @@ pub fn bump(po: &Postoffice, id: &str) -> io::Result<u64> {
     let f = po
         .fs
         .open_append(Step::C2Bump, &po.work, &names::attempts(id))?;
+    ours(po, &f)?;
     po.fs.write_all(Step::C2BumpWrite, &f, b"x")?;
     let n = po.fs.meta(&f)?.len;
     assert!(n >= 1, "attempts file of {id} is empty after an append");
@@ -38,7 +58,7 @@ pub fn bump(po: &Postoffice, id: &str) -> io::Result<u64> {
 pub fn unbump(po: &Postoffice, id: &str) -> io::Result<()> {
     let name = names::attempts(id);
     let f = po.fs.open_append(Step::A1Open, &po.work, &name)?;
-    let n = po.fs.meta(&f)?.len;
+    let n = ours(po, &f)?;
     if n <= 1 {
         po.fs.unlink(Step::A1Unlink, &po.work, &name)?;
     } else {

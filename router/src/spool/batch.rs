@@ -25,7 +25,7 @@ use super::commit;
 use super::defer;
 use super::layout::Postoffice;
 use super::recover;
-use super::seam::{self, Step};
+use super::seam::Step;
 use super::{Error, LeftAlone};
 use crate::names::{self, is_id};
 use crate::reason::ParkReason;
@@ -310,7 +310,7 @@ impl Batch<'_, '_> {
             let made = if may_have_counter {
                 match attempts::count(po, id) {
                     Ok(n) => n,
-                    Err(e) if seam::is_symlink(&e) => {
+                    Err(e) if attempts::is_not_ours(&e) => {
                         if let Err(e) = self.counter_not_ours(c) {
                             return Err((batch, e));
                         }
@@ -338,7 +338,7 @@ impl Batch<'_, '_> {
                 });
                 match attempts::bump(po, id) {
                     Ok(_) => {}
-                    Err(e) if seam::is_symlink(&e) => {
+                    Err(e) if attempts::is_not_ours(&e) => {
                         let w = batch.pop().expect("pushed just above");
                         if let Err(e) = self.counter_not_ours(w.claimed) {
                             return Err((batch, e));
@@ -358,8 +358,8 @@ impl Batch<'_, '_> {
         Ok(batch)
     }
 
-    /// A symlink where `work/<id>#attempts` should be is not the router's: it is never
-    /// followed or removed. The message cannot be counted, so it goes back to router/ and is
+    /// A symlink or a hard link where `work/<id>#attempts` should be is not the router's: it
+    /// is never followed, written or removed. The message cannot be counted, so it goes back to router/ and is
     /// reported; the batch goes on without it.
     fn counter_not_ours(&mut self, c: Claimed) -> Result<(), Error> {
         let id = c.id.clone();

@@ -56,8 +56,8 @@ pub enum LeftAlone {
     /// An id used twice: `place` (`work/<id>`, `queue/<ch>/<id>`, `deferred/<id>`) belongs to
     /// an earlier message of the same id. Nothing replaced; the newcomer waits where it is.
     IdReused { id: String, place: String },
-    /// A symlink where `work/<id>#attempts` goes: the message cannot be counted and waits in
-    /// router/.
+    /// A symlink, a hard link or a non-regular file where `work/<id>#attempts` goes: the
+    /// message cannot be counted and waits in router/.
     CounterNotOurs(String),
 }
 
@@ -80,7 +80,7 @@ impl std::fmt::Display for LeftAlone {
             ),
             LeftAlone::CounterNotOurs(id) => write!(
                 f,
-                "{id}: work/{id}#attempts is not the router's (a symlink); the message waits in router/"
+                "{id}: work/{id}#attempts is not the router's (a symlink, a hard link or not a regular file); the message waits in router/"
             ),
         }
     }

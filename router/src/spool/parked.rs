@@ -119,17 +119,27 @@ pub fn release(po: &Postoffice, id: &str) -> io::Result<Done> {
     if !fs.exists(&po.work, id)? {
         fs.unlink(Step::D1AttemptsUnlink, &po.work, &names::attempts(id))?;
     }
+    if !fs.exists(&po.deferred, id)? {
+        return Ok(Done::Missing);
+    }
+    if fs.exists(&po.router, id)? {
+        return Ok(Done::Conflict);
+    }
+    // D4 before D2: once the message is back in router/, a router may claim it, fail it and
+    // park it again with a new reason file, which a later unlink would take (1 release in
+    // about 450 raced so). Interrupted between the two, the message stays parked without
+    // its reason (`deferred show` says so) and can be released again.
+    fs.unlink(
+        Step::D4ReasonUnlink,
+        &po.deferred,
+        &names::deferred_reason(id),
+    )?;
     match fs.rename_noreplace(Step::D2Rename, &po.deferred, id, &po.router, id)? {
         Renamed::Done => {}
         Renamed::SourceGone => return Ok(Done::Missing),
         Renamed::DestinationExists => return Ok(Done::Conflict),
     }
     fs.fsync_dir(Step::D3FsyncRouter, &po.router)?;
-    fs.unlink(
-        Step::D4ReasonUnlink,
-        &po.deferred,
-        &names::deferred_reason(id),
-    )?;
     fs.fsync_dir(Step::D5FsyncDeferred, &po.deferred)?;
     Ok(Done::Done)
 }

@@ -3,12 +3,13 @@
 //! A file is removed only if its lock can be taken (no writer holds it) *and* it is older than
 //! `public_max_age`. The lock alone is not enough: a writer creates the file and then locks it,
 //! and the age covers that instant. Nothing that a writer may still own is ever deleted (seed
-//! 001). Names that are not ids are reported, never deleted.
+//! 001). Names that are not ids, and entries no submitter makes (symlinks, hard links,
+//! non-regular files), are reported, never deleted or followed.
 
 use std::io;
 
 use super::layout::Postoffice;
-use super::seam::Step;
+use super::seam::{self, Step};
 use crate::names::is_id;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -16,7 +17,8 @@ pub struct Reaped {
     pub removed: usize,
     pub locked: usize,
     pub young: usize,
-    /// Names in public/ that are not ids: left alone.
+    /// Names in public/ that are not ids, or not a submission's file (a symlink, a
+    /// non-regular file, a file with a second name, one this user may not open): left alone.
     pub foreign: Vec<String>,
 }
 
@@ -27,14 +29,28 @@ pub fn reap_public(po: &Postoffice, max_age_secs: u64) -> io::Result<Reaped> {
             r.foreign.push(name);
             continue;
         }
-        let Some(f) = po.fs.open_read(Step::X1Open, &po.public, &name)? else {
-            continue;
+        let f = match po.fs.open_read(Step::X1Open, &po.public, &name) {
+            Ok(Some(f)) => f,
+            Ok(None) => continue,
+            // A symlink, or a file this user may not open: not a submission of ours.
+            Err(e) if seam::is_symlink(&e) || seam::is_denied(&e) || seam::is_not_a_file(&e) => {
+                r.foreign.push(name);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
+        let meta = po.fs.meta(&f)?;
+        if !meta.regular || meta.links != 1 {
+            // A FIFO, a directory, a second name of some other file: a submitter makes
+            // none of these. Never deleted.
+            r.foreign.push(name);
+            continue;
+        }
         if !po.fs.try_lock(Step::X1Lock, &f)? {
             r.locked += 1;
             continue;
         }
-        if po.fs.meta(&f)?.age_secs < max_age_secs as f64 {
+        if meta.age_secs < max_age_secs as f64 {
             r.young += 1;
             continue;
         }

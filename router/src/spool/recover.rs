@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::commit::{self, PlanError};
 use super::layout::Postoffice;
-use super::seam::Step;
+use super::seam::{self, Step};
 use super::Error;
 use crate::limits::PLAN_BYTES_MAX;
 use crate::names::{self, is_id};
@@ -51,15 +51,28 @@ pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
     let mut held = Vec::new();
     let mut orphans = Vec::new();
     for id in ids {
-        match fs.open_read(Step::R1Open, &po.work, &id)? {
-            Some(f) => {
-                if fs.try_lock(Step::R1Lock, &f)? {
-                    held.push((id, f));
-                } else {
-                    r.busy += 1;
-                }
+        let f = match fs.open_read(Step::R1Open, &po.work, &id) {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                orphans.push(id);
+                continue;
             }
-            None => orphans.push(id),
+            Err(e) if is_foreign(&e) => {
+                r.anomalies.push((id, NOT_CLAIMED.into()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let m = fs.meta(&f)?;
+        if !m.regular || m.links != 1 {
+            // A claim is a rename of a file with one name: this was planted.
+            r.anomalies.push((id, NOT_CLAIMED.into()));
+            continue;
+        }
+        if fs.try_lock(Step::R1Lock, &f)? {
+            held.push((id, f));
+        } else {
+            r.busy += 1;
         }
     }
     // R2: only then list work/ again: a router that died before we took its lock can have
@@ -84,12 +97,29 @@ pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
     Ok(r)
 }
 
-/// A message's own fault (an id used twice) becomes an anomaly; a disk fault goes on up.
+const NOT_CLAIMED: &str =
+    "work/<id> is not a message a router claimed (a symlink, a hard link or not a regular file); left alone";
+
+/// An entry no router makes: a symlink, a non-regular file, one this user may not open.
+fn is_foreign(e: &std::io::Error) -> bool {
+    seam::is_symlink(e) || seam::is_not_a_file(e) || seam::is_denied(e)
+}
+
+/// A message's own fault (an id used twice) or a foreign entry among its files (a symlink
+/// planted at its plan's name) becomes an anomaly, and the message is left as it is; a disk
+/// fault goes on up.
 fn isolate(id: &str, res: Result<(), Error>, r: &mut Recovered) -> Result<(), Error> {
     match res {
         Err(Error::IdReused { place, .. }) => {
             r.anomalies
                 .push((id.into(), format!("id used twice: {place} exists already")));
+            Ok(())
+        }
+        Err(Error::Disk(e)) if is_foreign(&e) => {
+            r.anomalies.push((
+                id.into(),
+                format!("a file of this message is not the router's ({e}); left alone"),
+            ));
             Ok(())
         }
         other => other,

@@ -335,3 +335,20 @@ pub fn cannot_run_here(why: &str) {
     }
     eprintln!("skipped: {why}");
 }
+
+/// Waits until process `pid` is stopped (a `stop@STEP` fault sent it SIGSTOP).
+pub fn wait_stopped(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('T'))
+        {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "writer never stopped");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
