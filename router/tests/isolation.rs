@@ -412,3 +412,112 @@ fn links_planted_in_every_spool_directory_are_never_followed_or_deleted() {
         );
     }
 }
+
+/// Names that always fit: the longest id the router takes (190 bytes) gets every derived name
+/// (`work/<id>@<channel>`, `<id>#attempts`, `deferred/<id>.reason`) under NAME_MAX and is
+/// routed; a longer name in router/ (still a legal file name) is not an id: reported and left,
+/// and the innocent mail beside it is routed. Before: an id of legal length plus a channel
+/// name made a staged name over 255 bytes, and every pass failed.
+#[test]
+fn the_longest_ids_fit_and_longer_names_are_left_alone() {
+    let po = new_po();
+    let longest = "i".repeat(router::limits::ID_BYTES_MAX);
+    let too_long = "t".repeat(250);
+    put(&po, &longest, &msg("u@example.net", "the longest id"));
+    put(&po, &too_long, &msg("v@example.net", "not an id"));
+    put(&po, "ok", &msg("w@example.net", "innocent"));
+    for _ in 0..2 {
+        let out = command(&po, RUN).output_within();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{log}");
+        assert!(
+            log.contains(&format!("router/{too_long} is not a message id")),
+            "{log}"
+        );
+    }
+    let snap = snapshot(&po);
+    assert!(snap.contains_key(&format!("queue/smtp/{longest}")));
+    assert!(snap.contains_key("queue/smtp/ok"));
+    assert!(snap.contains_key(&format!("router/{too_long}")), "left, never deleted");
+}
+
+/// A process limit (RLIMIT_NPROC for the router's user, which counts threads too): with
+/// room for the supervisor and its threads but not for workers (3), every worker start fails;
+/// with room for the workers but not for their reader threads (4), every reader start fails.
+/// Either way the supervisor logs it, backs off and keeps running (before: it panicked and the
+/// daemon was gone); once the limit is raised, the mail waiting is routed. With no room even
+/// for the log thread (1) it refuses to start with a clear line and EX_OSERR, not a panic.
+#[test]
+fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
+    if !rustix::process::geteuid().is_root() {
+        cannot_run_here("needs root to run the router as a user with a process limit");
+        return;
+    }
+    let start = |po: &Po, nproc: u32| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg("prlimit")
+            .arg(format!("--nproc={nproc}:64"))
+            .arg(BIN)
+            .arg("-p")
+            .arg(&po.root)
+            .args(["run", "--workers", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .guard()
+    };
+    let shared_po = || {
+        let po = new_po();
+        std::fs::set_permissions(po._tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        put(&po, "ok", &msg("u@example.net", "innocent"));
+        let status = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&po.root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        po
+    };
+    let po = shared_po();
+    let out = start(&po, 1).output_within(CHILD_DEADLINE);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(71), "{err}");
+    assert!(err.contains("cannot start the log thread"), "{err}");
+    for (nproc, expect) in [(3, "cannot start worker"), (4, "cannot start a reader")] {
+        let po = shared_po();
+        let mut sup = start(&po, nproc);
+        let stderr = sup.0.stderr.take().unwrap();
+        let log = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(sup.try_wait().unwrap().is_none(), "nproc {nproc}: the supervisor died");
+        assert!(
+            !snapshot(&po).contains_key("queue/smtp/ok"),
+            "nproc {nproc}: routed although no worker could run"
+        );
+        // Raise the (soft) limit of the running supervisor, as its own user (root may lack
+        // CAP_SYS_RESOURCE in a container): a later restart succeeds.
+        let status = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "prlimit"])
+            .args(["--pid", &sup.id().to_string(), "--nproc=64:64"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !snapshot(&po).contains_key("queue/smtp/ok") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nproc {nproc}: never routed after the limit was raised"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(sup.try_wait().unwrap().is_none(), "nproc {nproc}: the supervisor died");
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(sup.id() as i32).unwrap(),
+            rustix::process::Signal::TERM,
+        )
+        .unwrap();
+        sup.wait();
+        let log = log.join().unwrap();
+        assert!(log.contains(expect), "nproc {nproc}: {log}");
+    }
+}

@@ -102,7 +102,13 @@ const INLINE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// `router run --inline`: the routing loop in this process.
 fn inline(c: &Config, once: bool, public_max_age: u64) -> u8 {
-    let log = Log::start();
+    let log = match Log::start() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("router run: cannot start the log thread: {e}");
+            return exit::OSERR;
+        }
+    };
     let (po, s) = match worker::open(c) {
         Ok(x) => x,
         Err(e) => return open_fault_code(&e, |w| eprintln!("router run: {w}")),
@@ -153,7 +159,13 @@ fn supervised(
     worker_args: Vec<OsString>,
     extra_domains: &[String],
 ) -> u8 {
-    let log = Log::start();
+    let log = match Log::start() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("router run: cannot start the log thread: {e}");
+            return exit::OSERR;
+        }
+    };
     // Check everything a worker will need before starting any: the postoffice and the tables.
     if let Err(e) = worker::open(c) {
         return open_fault_code(&e, |w| eprintln!("router run: {w}"));
@@ -210,7 +222,13 @@ pub fn worker(g: &Globals<'_>, a: PassArgs) -> Result<u8, u8> {
         eprintln!("router worker: cannot set RLIMIT_AS: {e}");
         return Ok(exit::OSERR);
     }
-    let log = Log::start();
+    let log = match Log::start() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("router run: cannot start the log thread: {e}");
+            return Ok(exit::OSERR);
+        }
+    };
     let (po, s) = match worker::open(&c) {
         Ok(x) => x,
         Err(e) => {

@@ -31,8 +31,16 @@ pub struct Log {
 }
 
 impl Log {
-    /// Starts the log on stderr.
-    pub fn start() -> Log {
+    /// Starts the log on stderr. `Err` when its thread cannot be started (a process or
+    /// thread limit): the caller says so and exits, where a panic would have been.
+    pub fn start() -> std::io::Result<Log> {
+        // tracing-appender panics when it cannot spawn its thread; find out first, with a
+        // thread that ends at once. (A limit reached between the two is a race left open.)
+        std::thread::Builder::new()
+            .name("router-log-probe".into())
+            .spawn(|| {})?
+            .join()
+            .map_err(|_| std::io::Error::other("the log probe thread panicked"))?;
         let (writer, guard) = NonBlockingBuilder::default()
             .lossy(true)
             .buffered_lines_limit(LOG_QUEUE_LINES_MAX)
@@ -47,11 +55,11 @@ impl Log {
             .finish();
         // Only the first start in a process installs itself (tests may start twice).
         let _ = tracing::subscriber::set_global_default(subscriber);
-        Log {
+        Ok(Log {
             _guard: guard,
             dropped,
             reported: AtomicUsize::new(0),
-        }
+        })
     }
 
     /// Lines dropped so far because the sink was not keeping up.
