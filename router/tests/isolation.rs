@@ -435,10 +435,23 @@ fn the_longest_ids_fit_and_longer_names_are_left_alone() {
             "{log}"
         );
     }
+    // `status` and `check` show it; neither fails for it.
+    for args in [&["status"][..], &["check"]] {
+        let out = command(&po, args).stdout(Stdio::piped()).output_within();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            text.contains(&format!("router/{too_long}")),
+            "{args:?}: {text}"
+        );
+    }
     let snap = snapshot(&po);
     assert!(snap.contains_key(&format!("queue/smtp/{longest}")));
     assert!(snap.contains_key("queue/smtp/ok"));
-    assert!(snap.contains_key(&format!("router/{too_long}")), "left, never deleted");
+    assert!(
+        snap.contains_key(&format!("router/{too_long}")),
+        "left, never deleted"
+    );
 }
 
 /// A process limit (RLIMIT_NPROC for the router's user, which counts threads too): with
@@ -489,7 +502,10 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
         let stderr = sup.0.stderr.take().unwrap();
         let log = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
         std::thread::sleep(std::time::Duration::from_millis(1500));
-        assert!(sup.try_wait().unwrap().is_none(), "nproc {nproc}: the supervisor died");
+        assert!(
+            sup.try_wait().unwrap().is_none(),
+            "nproc {nproc}: the supervisor died"
+        );
         assert!(
             !snapshot(&po).contains_key("queue/smtp/ok"),
             "nproc {nproc}: routed although no worker could run"
@@ -497,7 +513,12 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
         // Raise the (soft) limit of the running supervisor, as its own user (root may lack
         // CAP_SYS_RESOURCE in a container): a later restart succeeds.
         let status = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "prlimit"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "prlimit",
+            ])
             .args(["--pid", &sup.id().to_string(), "--nproc=64:64"])
             .status()
             .unwrap();
@@ -510,7 +531,10 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        assert!(sup.try_wait().unwrap().is_none(), "nproc {nproc}: the supervisor died");
+        assert!(
+            sup.try_wait().unwrap().is_none(),
+            "nproc {nproc}: the supervisor died"
+        );
         rustix::process::kill_process(
             rustix::process::Pid::from_raw(sup.id() as i32).unwrap(),
             rustix::process::Signal::TERM,

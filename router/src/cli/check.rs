@@ -18,11 +18,22 @@ pub fn run(g: &Globals<'_>) -> Result<u8, u8> {
         s.processor.routing.transport.len()
     );
     Ok(match Postoffice::open(&c.postoffice) {
-        Ok(_) => {
+        Ok(po) => {
             println!(
                 "postoffice {}: ok (layout, one file system)",
                 c.postoffice.display()
             );
+            // Foreign names are a warning, not a failure: the router leaves them alone and
+            // routes the rest.
+            if let Ok(st) = router::spool::parked::status(&po) {
+                if st.foreign_count > 0 {
+                    println!(
+                        "warning: {} names in the postoffice no router makes (left alone, never deleted): {}",
+                        st.foreign_count,
+                        st.foreign.join(", ")
+                    );
+                }
+            }
             exit::OK
         }
         Err(e) => {

@@ -41,6 +41,16 @@ fn write_text(s: &Status, out: &mut dyn Write) -> io::Result<()> {
     for (k, n) in &s.reasons {
         writeln!(out, "  {k:<28}{n:>6}")?;
     }
+    if s.foreign_count > 0 {
+        writeln!(
+            out,
+            "foreign    {:>8}  (names no router makes; left alone, never deleted: look at them)",
+            s.foreign_count
+        )?;
+        for name in &s.foreign {
+            writeln!(out, "  {name}")?;
+        }
+    }
     Ok(())
 }
 
@@ -70,5 +80,11 @@ fn write_prometheus(s: &Status, out: &mut dyn Write) -> io::Result<()> {
     for (k, n) in &s.reasons {
         writeln!(out, "router_deferred_messages{{reason=\"{k}\"}} {n}")?;
     }
+    writeln!(
+        out,
+        "# HELP router_foreign_entries Names in the postoffice no router makes (left alone)."
+    )?;
+    writeln!(out, "# TYPE router_foreign_entries gauge")?;
+    writeln!(out, "router_foreign_entries {}", s.foreign_count)?;
     Ok(())
 }

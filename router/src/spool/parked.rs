@@ -172,7 +172,15 @@ pub struct Status {
     pub queue: Vec<(String, usize)>,
     pub deferred: usize,
     pub reasons: Vec<(String, usize)>,
+    /// Names no router or submitter makes (`dir/name`, at most [`FOREIGN_SHOWN_MAX`]), and
+    /// how many there are: left alone, never deleted; a person should look. From the names
+    /// alone (no file is opened), so symlinks under id names are reported by the passes that
+    /// meet them, in the log.
+    pub foreign: Vec<String>,
+    pub foreign_count: usize,
 }
+
+pub const FOREIGN_SHOWN_MAX: usize = 10;
 
 pub fn status(po: &Postoffice) -> io::Result<Status> {
     let fs = &*po.fs;
@@ -183,16 +191,39 @@ pub fn status(po: &Postoffice) -> io::Result<Status> {
             .filter(|n| is_id(n))
             .count())
     };
-    let mut s = Status {
-        public: fs.list(Step::D0List, &po.public)?.len(),
-        router: count_ids(&po.router)?,
-        work: count_ids(&po.work)?,
-        ..Status::default()
+    let mut s = Status::default();
+    let foreign = |s: &mut Status, dir: &str, name: &str| {
+        s.foreign_count += 1;
+        if s.foreign.len() < FOREIGN_SHOWN_MAX {
+            s.foreign.push(format!("{dir}/{name}"));
+        }
     };
+    for name in fs.list(Step::D0List, &po.public)? {
+        s.public += 1;
+        if !is_id(&name) {
+            foreign(&mut s, "public", &name);
+        }
+    }
+    for name in fs.list(Step::D0List, &po.router)? {
+        if is_id(&name) {
+            s.router += 1;
+        } else {
+            foreign(&mut s, "router", &name);
+        }
+    }
+    for name in fs.list(Step::D0List, &po.work)? {
+        if is_id(&name) {
+            s.work += 1;
+        } else if !is_id(crate::names::owner(&name)) {
+            foreign(&mut s, "work", &name);
+        }
+    }
     for ch in fs.list(Step::D0List, &po.queue)? {
         if is_channel(&ch) {
             let d = po.channel_dir(&ch)?;
             s.queue.push((ch, count_ids(&d)?));
+        } else {
+            foreign(&mut s, "queue", &ch);
         }
     }
     let parked = parked(po)?;
