@@ -23,7 +23,9 @@ fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     }
     f.write_char('"')?;
     for ch in name.chars() {
-        if matches!(ch, '"' | '\\' | '\r' | '\n') {
+        // NUL too: not qtext, so only a quoted pair may carry it (found by fuzzing once the
+        // parser refused a raw NUL in quotes).
+        if matches!(ch, '"' | '\\' | '\r' | '\n' | '\0') {
             f.write_char('\\')?;
         }
         f.write_char(ch)?;
