@@ -96,6 +96,13 @@ fn valid(c: &mut Criterion) {
     let real = real_mail_heads();
     if !real.is_empty() {
         group(c, "real-mail-heads", &real, false);
+        // Only the address fields: every parser reads the same address bytes and nothing else.
+        group(
+            c,
+            "real-mail-address-fields",
+            &benches::real_mail_address_fields(),
+            false,
+        );
     }
 }
 

@@ -242,6 +242,32 @@ fn memchr_blank_line(m: &[u8]) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// One head per message of the real-mail sample holding only its address fields (as
+/// written, folds kept), so that every parser compared reads the same address bytes and
+/// nothing else: the "address fields of ../shared/corpus-sample" workload.
+pub fn real_mail_address_fields() -> Vec<Vec<u8>> {
+    let arena = mailaddr::Arena::new(1 << 20);
+    let opts = mailaddr::Options::DEFAULT;
+    let mut out = Vec::new();
+    for head in real_mail_heads() {
+        let Ok(block) = mailaddr::parse_header_block(&head, &arena, &opts) else {
+            continue;
+        };
+        let mut m = Vec::new();
+        for f in block.fields.iter().filter(|f| f.address_field().is_some()) {
+            m.extend_from_slice(f.name.as_bytes());
+            m.push(b':');
+            m.extend_from_slice(f.value);
+            m.extend_from_slice(b"\r\n");
+        }
+        if !m.is_empty() {
+            m.extend_from_slice(b"\r\n");
+            out.push(m);
+        }
+    }
+    out
+}
+
 /// A message head holding every field of the valid corpus.
 pub fn valid_message() -> Vec<u8> {
     let mut m = Vec::new();

@@ -110,6 +110,9 @@ impl<'a> Cursor<'a, '_> {
     /// One address at the cursor (past CFWS, not at `,`). `None` for an element that is only
     /// CFWS. Leaves the cursor after trailing CFWS.
     fn address(&mut self) -> Result<Option<Address<'a>>> {
+        if let Some(m) = self.common_mailbox()? {
+            return Ok(Some(Address::Mailbox(m)));
+        }
         let run = self.scan_word_run()?;
         match self.peek() {
             Some(b':') => self.group(&run).map(|g| Some(Address::Group(g))),

@@ -249,7 +249,12 @@ fn push_field<'a>(
     value_offset: usize,
     value_end: usize,
 ) -> core::result::Result<(), Exhausted> {
-    fields.try_reserve(1).map_err(|_| Exhausted)?;
+    if fields.len() == fields.capacity() {
+        // Double (at least 16): one reservation per doubling, not a call per field.
+        fields
+            .try_reserve(fields.len().max(16))
+            .map_err(|_| Exhausted)?;
+    }
     fields.push(Field {
         name,
         value: &message[value_offset..value_end.max(value_offset)],

@@ -40,6 +40,7 @@ mod address_list;
 mod arena;
 mod canonical;
 mod cfws;
+mod common_mailbox;
 mod cursor;
 mod domain;
 mod encoded_word;

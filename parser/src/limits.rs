@@ -161,6 +161,10 @@ pub struct Options {
     /// in [`HeaderBlock::long_lines`](crate::HeaderBlock::long_lines) instead, for the caller
     /// to log.
     pub allow_long_lines: bool,
+    /// Parse every address with the general path only, never the one-pass path for the
+    /// common shapes (`common_mailbox.rs`). The results are the same either way, only slower:
+    /// this is for the tests and fuzz targets that check exactly that.
+    pub general_path_only: bool,
 }
 
 impl Options {
@@ -173,6 +177,7 @@ impl Options {
         allow_mbox_from_line: true,
         allow_long_addresses: false,
         allow_long_lines: false,
+        general_path_only: false,
     };
     /// [`DEFAULT`](Self::DEFAULT) with the lengths left to the caller, as a router wants them
     /// (interoperability lengths are logged or routed around, not refused).
@@ -190,6 +195,7 @@ impl Options {
         allow_mbox_from_line: false,
         allow_long_addresses: false,
         allow_long_lines: false,
+        general_path_only: false,
     };
 }
 

@@ -32,8 +32,8 @@ impl<'a> Cursor<'a, '_> {
         }
         let raw = &self.input[run.start..run.end];
         let canonical = if is_dot_atom(raw) {
-            core::str::from_utf8(raw)
-                .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, run.start + e.valid_up_to()))?
+            // Borrowed from the field, validated once for the whole field where it can be.
+            self.str_at(run.start, run.end)?
         } else {
             let semantic = self.unquoted_local(run)?;
             if is_dot_atom(semantic.as_bytes()) {

@@ -1,0 +1,97 @@
+//! The one-pass path for common mailbox shapes against the general path: on every input, with
+//! the default limits and with tight ones, both give the same list or the same error at the
+//! same offset (so the same tokens, addresses and depth were counted).
+
+use mailaddr::{parse_address_list, Arena, Options};
+use proptest::prelude::*;
+
+fn both(input: &[u8], opts: Options) {
+    let general = Options {
+        general_path_only: true,
+        ..opts
+    };
+    let (a1, a2) = (Arena::new(1 << 20), Arena::new(1 << 20));
+    let fast = parse_address_list(input, &a1, &opts).map(|l| format!("{:?}", l.addresses));
+    let slow = parse_address_list(input, &a2, &general).map(|l| format!("{:?}", l.addresses));
+    assert_eq!(fast, slow, "input {:?}", String::from_utf8_lossy(input));
+}
+
+fn tight(tokens: u32, addresses: u32, depth: u32, local: usize, domain: usize) -> Options {
+    let mut o = Options::DEFAULT;
+    o.limits.tokens_max = tokens;
+    o.limits.addresses_max = addresses;
+    o.limits.depth_max = depth;
+    o.limits.local_part_bytes_max = local;
+    o.limits.domain_bytes_max = domain;
+    o
+}
+
+fn check(input: &[u8]) {
+    both(input, Options::DEFAULT);
+    both(input, Options::ROUTING);
+    for t in [1, 2, 3, 5, 8, 13] {
+        both(input, tight(t, 2048.min(t), 32, 64, 255));
+    }
+    for a in [1, 2, 3] {
+        both(input, tight(10_240, a, 32, 64, 255));
+    }
+    both(input, tight(10_240, 2048, 1, 64, 255));
+    both(input, tight(10_240, 2048, 32, 3, 5));
+}
+
+/// Every line of the project's corpus of valid fields and of the fixture file.
+#[test]
+fn the_corpus_and_the_fixtures_parse_the_same_both_ways() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    let files = [
+        root.join("../corpus/valid/realistic.txt"),
+        root.join("../corpus/valid/rfc5322-appendix-a.txt"),
+        root.join("tests/fixtures/address_lists.txt"),
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for line in text.lines() {
+            let value = line
+                .split_once('\t')
+                .map_or(line.strip_prefix("< ").unwrap_or(line), |(_, v)| v);
+            check(value.as_bytes());
+            n += 1;
+        }
+    }
+    assert!(n > 100, "{n} lines");
+}
+
+fn common_shapes() -> impl Strategy<Value = Vec<u8>> {
+    let atom = "[a-zA-Z0-9!#=?+_-]{1,6}";
+    let dot_atom = prop::collection::vec(atom, 1..3).prop_map(|v| v.join("."));
+    let name = prop::collection::vec(atom, 1..3).prop_map(|v| v.join(" "));
+    let mailbox = (
+        dot_atom.clone(),
+        dot_atom,
+        prop::option::of(name),
+        0..4usize,
+        "[ \t(),;<>@.\"\\\\:]{0,2}",
+    )
+        .prop_map(|(l, d, n, shape, junk)| match (shape, n) {
+            (0, _) | (_, None) => format!("{l}@{d}{junk}"),
+            (1, _) => format!("<{l}@{d}>{junk}"),
+            (2, Some(n)) => format!("{n} <{l}@{d}>{junk}"),
+            (_, Some(n)) => format!("\"{n}\" <{l}@{d}>{junk}"),
+        });
+    prop::collection::vec(mailbox, 1..5).prop_map(|v| v.join(", ").into_bytes())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn common_shapes_parse_the_same_both_ways(input in common_shapes()) {
+        check(&input);
+    }
+
+    #[test]
+    fn any_bytes_parse_the_same_both_ways(input in prop::collection::vec(
+        prop::sample::select(b"ab.@<> \"\t,;:()\\=?\x00\xc3\xa9".to_vec()), 0..60)) {
+        check(&input);
+    }
+}
