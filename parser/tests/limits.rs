@@ -316,3 +316,28 @@ fn a_successful_parse_does_not_touch_the_heap_either() {
     assert_eq!(r, Ok(3));
     assert_eq!(allocs, 0);
 }
+
+/// A long list costs the arena its addresses and no more: the list is reserved once for a long
+/// field, not doubled (each doubling in a downward-growing arena copies and leaves the old
+/// list behind: 135 bytes per address before, for a 72-byte address).
+#[test]
+fn a_long_list_costs_the_arena_one_address_each() {
+    let o = opts(|l| {
+        l.addresses_max = 100_000;
+        l.tokens_max = 1_000_000;
+        l.input_bytes_max = 1 << 20;
+        l.header_bytes_max = 1 << 20;
+        l.line_bytes_max = 1 << 20;
+        l.arena_bytes_max = 16 << 20;
+    });
+    let arena = Arena::for_limits(&o.limits);
+    let input = "a@example.org, ".repeat(20_000);
+    let list = parse_address_list(input.as_bytes(), &arena, &o).unwrap();
+    assert_eq!(list.len(), 20_000);
+    let per = arena.used_bytes() as f64 / 20_000.0;
+    let size = std::mem::size_of::<mailaddr::Address>() as f64;
+    assert!(
+        per <= size * 1.01,
+        "{per} arena bytes per address of {size}"
+    );
+}
