@@ -17,13 +17,16 @@ fn best_ns_per_byte(input: &[u8], mut f: impl FnMut(&[u8]) -> usize) -> f64 {
     best / input.len() as f64
 }
 
+/// A shape's generator: the input of about `n` bytes.
+type Generator = fn(usize) -> Vec<u8>;
+
 fn main() {
     let opts = mailaddr::Options {
         allow_long_addresses: true,
         ..benches::raised_options()
     };
     let mut arena = mailaddr::Arena::for_limits(&opts.limits);
-    let shapes: [(&str, fn(usize) -> Vec<u8>); 2] = [
+    let shapes: [(&str, Generator); 2] = [
         ("long-list", |n| {
             let mut v = b"a@example.org, ".repeat(n / 15);
             v.extend_from_slice(b"z@example.org");
