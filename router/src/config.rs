@@ -158,10 +158,22 @@ pub enum ConfigError {
 impl Config {
     /// Parses a configuration file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.into(),
             message: e.message().to_string() + &span_note(text, e.span()),
         })?;
+        // Relative paths are the file's, not the current directory's (a service's working
+        // directory is `/`, an administrator's is anywhere).
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [
+            &mut c.postoffice,
+            &mut c.routing.aliases,
+            &mut c.routing.transport,
+        ] {
+            if !p.as_os_str().is_empty() && p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         c.check(path)?;
         Ok(c)
     }
@@ -233,11 +245,21 @@ impl Config {
     }
 
     /// The configuration for a command: `-c FILE` (or the default path), with `-p` overriding
-    /// the postoffice; defaults when there is no file but there is `-p`.
-    pub fn load(file: &Path, postoffice: Option<&Path>) -> Result<Config, ConfigError> {
+    /// the postoffice; defaults when there is no file at the default path but there is `-p`.
+    /// A file named explicitly (`explicit`: `-c` or `$ROUTER_CONFIG`) must exist, whatever
+    /// else is given: a mistyped name never routes with defaults.
+    pub fn load(
+        file: &Path,
+        explicit: bool,
+        postoffice: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
         let mut c = match std::fs::read_to_string(file) {
             Ok(text) => Config::parse(&text, file)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && postoffice.is_some() => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && postoffice.is_some()
+                    && !explicit =>
+            {
                 Config::default()
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -377,14 +399,31 @@ relay_host = ""
     }
 
     #[test]
+    fn relative_paths_are_the_files() {
+        let c = Config::parse(
+            "postoffice = \"spool\"\n[routing]\naliases = \"aliases\"\ntransport = \"/abs/transport\"\n",
+            Path::new("/etc/router/router.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.postoffice, PathBuf::from("/etc/router/spool"));
+        assert_eq!(c.routing.aliases, PathBuf::from("/etc/router/aliases"));
+        assert_eq!(c.routing.transport, PathBuf::from("/abs/transport"));
+    }
+
+    #[test]
     fn load_follows_the_spec_rule_for_c_and_p() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.toml");
         assert!(matches!(
-            Config::load(&missing, None),
+            Config::load(&missing, false, None),
             Err(ConfigError::Missing(_))
         ));
-        let c = Config::load(&missing, Some(Path::new("/po"))).unwrap();
+        let c = Config::load(&missing, false, Some(Path::new("/po"))).unwrap();
+        // Named explicitly, a missing file is an error even with -p.
+        assert!(matches!(
+            Config::load(&missing, true, Some(Path::new("/po"))),
+            Err(ConfigError::Missing(_))
+        ));
         assert_eq!(c.postoffice, PathBuf::from("/po"));
         let file = dir.path().join("router.toml");
         std::fs::write(
@@ -393,10 +432,10 @@ relay_host = ""
         )
         .unwrap();
         assert_eq!(
-            Config::load(&file, None).unwrap().postoffice,
+            Config::load(&file, true, None).unwrap().postoffice,
             PathBuf::from("/from-file")
         );
-        let c = Config::load(&file, Some(Path::new("/override"))).unwrap();
+        let c = Config::load(&file, true, Some(Path::new("/override"))).unwrap();
         assert_eq!(
             (c.postoffice, c.routing.local_domains),
             (PathBuf::from("/override"), vec!["a.test".to_string()])

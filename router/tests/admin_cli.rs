@@ -250,3 +250,41 @@ fn man_pages() {
         );
     }
 }
+
+/// Service readiness: a configuration file named with `-c` must exist even beside `-p` (a
+/// mistyped name never routes with defaults); relative paths in it are the file's; a
+/// postoffice that is not there says how to make one.
+#[test]
+fn an_explicit_config_must_exist_relative_paths_are_the_files_and_a_missing_postoffice_says_init() {
+    let po = new_po();
+    let dir = po._tmp.path();
+    let out = Command::new(BIN)
+        .arg("-c")
+        .arg(dir.join("typo.toml"))
+        .arg("-p")
+        .arg(&po.root)
+        .arg("status")
+        .output_within();
+    assert_eq!(out.status.code(), Some(78), "{out:?}");
+    // Relative paths, from another working directory.
+    std::fs::write(dir.join("aliases"), "team: a@example.org\n").unwrap();
+    std::fs::write(
+        dir.join("router.toml"),
+        "postoffice = \"po\"\n[routing]\nlocal_domains = [\"example.org\"]\naliases = \"aliases\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .current_dir("/")
+        .arg("-c")
+        .arg(dir.join("router.toml"))
+        .arg("check")
+        .output_within();
+    assert!(out.status.success(), "{out:?}");
+    assert!(text(&out).contains("1 aliases"), "{}", text(&out));
+    let out = Command::new(BIN)
+        .args(["-p", "/nonexistent/postoffice", "status"])
+        .output_within();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("router init /nonexistent/postoffice"), "{err}");
+}

@@ -31,15 +31,10 @@ use router::spool::Postoffice;
     about = "A hardened mail router for a spool directory"
 )]
 pub struct Cli {
-    /// Configuration file (also from $ROUTER_CONFIG).
-    #[arg(
-        short = 'c',
-        long = "config",
-        global = true,
-        env = "ROUTER_CONFIG",
-        default_value = "/etc/router/router.toml"
-    )]
-    config: PathBuf,
+    /// Configuration file (also from $ROUTER_CONFIG; default /etc/router/router.toml). A file
+    /// named here must exist; the default may be missing when -p is given.
+    #[arg(short = 'c', long = "config", global = true, env = "ROUTER_CONFIG")]
+    config: Option<PathBuf>,
     /// Postoffice directory (overrides the configuration's).
     #[arg(short = 'p', long = "postoffice", global = true)]
     postoffice: Option<PathBuf>,
@@ -125,7 +120,8 @@ pub fn main(mut args: Vec<OsString>) -> u8 {
 /// stderr.
 fn dispatch(cli: Cli, as_sendmail: bool) -> Result<u8, u8> {
     let g = Globals {
-        config: &cli.config,
+        config: cli.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG)),
+        config_explicit: cli.config.is_some(),
         postoffice: cli.postoffice.as_deref(),
         as_sendmail,
     };
@@ -143,9 +139,14 @@ fn dispatch(cli: Cli, as_sendmail: bool) -> Result<u8, u8> {
     }
 }
 
+/// Where the configuration is when neither `-c` nor `$ROUTER_CONFIG` says.
+pub const DEFAULT_CONFIG: &str = "/etc/router/router.toml";
+
 /// The global options every command shares.
 pub struct Globals<'a> {
     pub config: &'a Path,
+    /// Named by `-c` or `$ROUTER_CONFIG`: then it must exist.
+    pub config_explicit: bool,
     pub postoffice: Option<&'a Path>,
     /// Invoked as `sendmail`: `submit` is silent on success, as sendmail is.
     pub as_sendmail: bool,
@@ -154,7 +155,7 @@ pub struct Globals<'a> {
 impl Globals<'_> {
     /// The configuration, or EX_CONFIG with the reason on stderr.
     pub fn config(&self) -> Result<Config, u8> {
-        Config::load(self.config, self.postoffice).map_err(|e| {
+        Config::load(self.config, self.config_explicit, self.postoffice).map_err(|e| {
             eprintln!("router: {e}");
             exit::CONFIG
         })
@@ -164,9 +165,21 @@ impl Globals<'_> {
 /// Opens the postoffice for `router <cmd>`; a fault is said on stderr and is EX_TEMPFAIL.
 pub fn open_po(path: &Path, cmd: &str) -> Result<Postoffice, u8> {
     Postoffice::open(path).map_err(|e| {
-        eprintln!("router {cmd}: {e}");
+        eprintln!("router {cmd}: {e}{}", init_hint(path));
         exit::TEMPFAIL
     })
+}
+
+/// What to do when there is no postoffice where the configuration says.
+pub fn init_hint(path: &Path) -> String {
+    if path.exists() {
+        String::new()
+    } else {
+        format!(
+            " (no postoffice there: create it with `router init {}`)",
+            path.display()
+        )
+    }
 }
 
 /// The exit code for how a supervisor or worker ended.

@@ -70,15 +70,19 @@ pub fn run(g: &Globals<'_>, a: RunArgs) -> Result<u8, u8> {
         );
         return Ok(exit::USAGE);
     }
-    let mut worker_args: Vec<OsString> = vec![
-        "-c".into(),
-        g.config.into(),
+    // The workers read the same file; with no file (the default path missing, -p given) they
+    // take the defaults too.
+    let mut worker_args: Vec<OsString> = Vec::new();
+    if g.config_explicit || g.config.exists() {
+        worker_args.extend(["-c".into(), g.config.into()]);
+    }
+    worker_args.extend([
         "-p".into(),
         c.postoffice.clone().into(),
         "worker".into(),
         "--public-max-age".into(),
         max_age.to_string().into(),
-    ];
+    ]);
     if a.pass.once {
         worker_args.push("--once".into());
     }
@@ -190,7 +194,8 @@ fn supervised(
         c.limits.message_time_max
     ));
     let mut reload = || {
-        let mut n = Config::load(g.config, g.postoffice).map_err(|e| e.to_string())?;
+        let mut n =
+            Config::load(g.config, g.config_explicit, g.postoffice).map_err(|e| e.to_string())?;
         n.routing
             .local_domains
             .extend(extra_domains.iter().cloned());
