@@ -95,6 +95,29 @@ pub struct RoutingConfig {
     pub alias_fanout_max: usize,
     /// `"pass"` (default) or `"defer"`: a syntax error in a field the router does not need.
     pub header_errors: HeaderErrors,
+    /// The domain `router submit` (and the `sendmail` link) adds to a bare name (`root`), and
+    /// the default sender's (the invoking user at this domain): Postfix's `myorigin`. Empty
+    /// (the default): the first local domain, else this host's name.
+    pub origin: String,
+}
+
+impl RoutingConfig {
+    /// The origin domain in effect (see [`RoutingConfig::origin`]).
+    pub fn origin(&self) -> String {
+        if !self.origin.is_empty() {
+            return self.origin.clone();
+        }
+        if let Some(d) = self.local_domains.first() {
+            return d.clone();
+        }
+        let uname = rustix::system::uname();
+        let host = uname.nodename().to_string_lossy().into_owned();
+        if host.is_empty() {
+            "localhost".into()
+        } else {
+            host
+        }
+    }
 }
 
 impl Default for Config {
@@ -133,6 +156,7 @@ impl Default for RoutingConfig {
             alias_depth_max: 10,
             alias_fanout_max: 1000,
             header_errors: HeaderErrors::Pass,
+            origin: String::new(),
         }
     }
 }

@@ -288,3 +288,144 @@ fn an_explicit_config_must_exist_relative_paths_are_the_files_and_a_missing_post
     assert_eq!(out.status.code(), Some(75), "{err}");
     assert!(err.contains("router init /nonexistent/postoffice"), "{err}");
 }
+
+/// A postoffice, a configuration with an origin domain, and a `sendmail` link to the binary.
+fn sendmail_setup() -> (Po, std::path::PathBuf, std::path::PathBuf) {
+    let po = new_po();
+    let dir = po._tmp.path();
+    let cfg = dir.join("router.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "postoffice = {:?}\n[routing]\nlocal_domains = [\"example.org\"]\norigin = \"host.example.org\"\n",
+            po.root
+        ),
+    )
+    .unwrap();
+    let sendmail = dir.join("sendmail");
+    std::os::unix::fs::symlink(BIN, &sendmail).unwrap();
+    (po, cfg, sendmail)
+}
+
+/// `program args` with `stdin`, the configuration from $ROUTER_CONFIG.
+fn run_with(program: &Path, cfg: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut c = Command::new(program)
+        .args(args)
+        .env("ROUTER_CONFIG", cfg)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .guard();
+    let _ = c.0.stdin.take().unwrap().write_all(stdin);
+    c.output()
+}
+
+/// The sendmail invocations real callers make, through a `sendmail` link: each is accepted,
+/// the message lands in router/ with the envelope the caller meant, and nothing is printed.
+/// Bare names get the origin domain; with no -f the sender is the invoking user there.
+#[test]
+fn the_sendmail_invocations_of_cron_mailx_mutt_and_php() {
+    let (po, cfg, sendmail) = sendmail_setup();
+    let user = Command::new("id").arg("-un").output().unwrap();
+    let user = String::from_utf8_lossy(&user.stdout).trim().to_string();
+    let me = format!("<{user}@host.example.org>");
+    let cases: [(&str, &[&str], &str, &str); 6] = [
+        // cronie: MAILCMD "-FCronDaemon -i -B8BITMIME -oem"
+        (
+            "cronie",
+            &["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"],
+            "<root@host.example.org>",
+            &me,
+        ),
+        // Debian's cron: "-i -FCronDaemon -B8BITMIME -oem"
+        (
+            "debian cron",
+            &["-i", "-FCronDaemon", "-B8BITMIME", "-oem", "alice"],
+            "<alice@host.example.org>",
+            &me,
+        ),
+        // bsd-mailx and s-nail: "-i -- rcpt"
+        (
+            "mailx",
+            &["-i", "--", "bob@example.net"],
+            "<bob@example.net>",
+            &me,
+        ),
+        // mutt: "-oem -oi -- rcpt", with -f from its configuration
+        (
+            "mutt",
+            &[
+                "-oem",
+                "-oi",
+                "-f",
+                "me@example.org",
+                "--",
+                "bob@example.net",
+            ],
+            "<bob@example.net>",
+            "<me@example.org>",
+        ),
+        // PHP's mail(): sendmail_path "sendmail -t -i"
+        ("php", &["-t", "-i"], "", &me),
+        // older sendmail's -r, -odi, -v
+        (
+            "sendmail -r",
+            &["-r", "daemon@example.org", "-odi", "-v", "carol"],
+            "<carol@host.example.org>",
+            "<daemon@example.org>",
+        ),
+    ];
+    for (who, args, to, from) in cases {
+        for e in std::fs::read_dir(po.root.join("router")).unwrap().flatten() {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+        let o = run_with(
+            &sendmail,
+            &cfg,
+            args,
+            b"To: dave@example.net\nSubject: job\n\nhello\n",
+        );
+        assert!(o.status.success(), "{who}: {o:?}");
+        assert_eq!(text(&o), "", "{who}: silent on success");
+        let files: Vec<_> = std::fs::read_dir(po.root.join("router"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(files.len(), 1, "{who}");
+        let stored = String::from_utf8(std::fs::read(files[0].path()).unwrap()).unwrap();
+        assert!(
+            stored.starts_with(&format!("from {from}\n")),
+            "{who}: {stored}"
+        );
+        if to.is_empty() {
+            assert!(
+                !stored.contains("\nto "),
+                "{who}: -t takes the headers: {stored}"
+            );
+        } else {
+            assert!(stored.contains(&format!("\nto {to}\n")), "{who}: {stored}");
+        }
+    }
+}
+
+/// What a sendmail caller is refused, with a line: `-t` with no recipient in the headers
+/// (nothing queued), `-bs`; and what the other names do: `mailq` lists the queue.
+#[test]
+fn sendmail_refusals_and_mailq() {
+    let (po, cfg, sendmail) = sendmail_setup();
+    let o = run_with(&sendmail, &cfg, &["-t", "-i"], b"Subject: nobody\n\nx\n");
+    assert_eq!(o.status.code(), Some(65), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no recipient"));
+    assert_eq!(
+        std::fs::read_dir(po.root.join("router")).unwrap().count(),
+        0
+    );
+    let o = run_with(&sendmail, &cfg, &["-bs"], b"");
+    assert_eq!(o.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-bs"));
+    let mailq = po._tmp.path().join("mailq");
+    std::os::unix::fs::symlink(BIN, &mailq).unwrap();
+    let o = run_with(&mailq, &cfg, &[], b"");
+    assert!(o.status.success() && text(&o).contains("router/"), "{o:?}");
+}

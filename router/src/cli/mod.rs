@@ -98,8 +98,13 @@ pub fn main(mut args: Vec<OsString>) -> u8 {
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned());
     let as_sendmail = invoked_as.as_deref() == Some("sendmail");
-    if as_sendmail {
-        args.insert(1, "submit".into());
+    // The names a sendmail installation has: `sendmail` submits, `mailq` lists the queue,
+    // `newaliases` checks the aliases (they are read at start and on SIGHUP, not compiled).
+    match invoked_as.as_deref() {
+        Some("sendmail") => args.insert(1, "submit".into()),
+        Some("mailq") => args.insert(1, "status".into()),
+        Some("newaliases") => args.insert(1, "check".into()),
+        _ => {}
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -9,9 +9,12 @@ use router::spool::submit::{publish, Dropbox};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Envelope sender (`<>` for none).
+    /// Envelope sender (`<>` for none). Default: the invoking user at the origin domain.
     #[arg(short = 'f', value_name = "SENDER")]
     from: Option<String>,
+    /// The same as -f (older sendmail).
+    #[arg(short = 'r', value_name = "SENDER", conflicts_with = "from")]
+    from_r: Option<String>,
     /// Take the recipients from the To, Cc and Bcc headers (Bcc is removed from the copies
     /// when the router routes the message); give no recipient arguments with it.
     #[arg(short = 't')]
@@ -19,11 +22,96 @@ pub struct Args {
     /// Do not treat a line with a single `.` as the end of the message.
     #[arg(short = 'i', visible_short_alias = 'I')]
     ignore_dots: bool,
-    /// sendmail's -o options (only `-oi` has a meaning here).
+    /// sendmail's -o options: `-oi` is -i; the others (`-oem`, `-odi`, `-odb`, ...) are
+    /// accepted and have no effect here.
     #[arg(short = 'o', value_name = "OPTION")]
     options: Vec<String>,
-    /// Recipients.
+    /// The sender's full name (cron passes `-FCronDaemon`): accepted, not used (the message's
+    /// own From field is left as it is).
+    #[arg(short = 'F', value_name = "NAME")]
+    full_name: Option<String>,
+    /// Body type (`-B8BITMIME`, `-B7BIT`): accepted; the router passes bodies unchanged.
+    #[arg(short = 'B', value_name = "TYPE")]
+    body_type: Option<String>,
+    /// DSN notification (`-N never`, ...): accepted, not used.
+    #[arg(short = 'N', value_name = "DSN")]
+    notify: Option<String>,
+    /// Verbose: accepted, no effect.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// Mode: `-bm` (the default: read a message) is accepted; `-bp` lists the queue (as
+    /// `mailq`: `router status`), `-bi` checks the aliases (as `newaliases`: `router check`);
+    /// `-bs` (SMTP on stdin) and the others are refused with a line saying so.
+    #[arg(short = 'b', value_name = "MODE")]
+    mode: Option<String>,
+    /// Recipients. A bare name (`root`) gets the origin domain.
     recipients: Vec<String>,
+}
+
+/// What `-b MODE` asks for.
+pub enum Mode {
+    Submit,
+    ListQueue,
+    CheckAliases,
+}
+
+impl Args {
+    /// The mode asked for, or the line refusing it.
+    pub fn mode(&self) -> Result<Mode, String> {
+        match self.mode.as_deref() {
+            None | Some("m") => Ok(Mode::Submit),
+            Some("p") => Ok(Mode::ListQueue),
+            Some("i") => Ok(Mode::CheckAliases),
+            Some("s") => Err("-bs (SMTP on standard input) is not supported: hand mail to an SMTP server, or pipe the message to `sendmail RECIPIENT...`".into()),
+            Some(m) => Err(format!("-b{m} is not supported (only -bm, -bp and -bi)")),
+        }
+    }
+}
+
+/// `address` with `@origin` added when it is a bare name (`root`, `<root>`); `<>` and
+/// qualified addresses unchanged.
+pub fn qualified(address: &str, origin: &str) -> String {
+    let inner = address
+        .strip_prefix('<')
+        .and_then(|a| a.strip_suffix('>'))
+        .unwrap_or(address);
+    if inner.is_empty() || inner.contains('@') {
+        address.to_string()
+    } else {
+        format!("{inner}@{origin}")
+    }
+}
+
+/// The name of the user this process runs as (the real uid, from /etc/passwd), else $USER or
+/// $LOGNAME: the default sender's local part, as sendmail and Postfix take it.
+fn invoking_user() -> Option<String> {
+    let uid = rustix::process::getuid().as_raw();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+        })
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|u| !u.is_empty())
+}
+
+/// True if the header block of `message` names a recipient in To, Cc or Bcc (what `-t`
+/// needs); a header that does not parse counts as none.
+fn has_header_recipient(message: &[u8]) -> bool {
+    let opts = mailaddr::Options::ROUTING;
+    let arena = mailaddr::Arena::for_limits(&opts.limits);
+    let field_arena = mailaddr::Arena::for_limits(&opts.limits);
+    let Ok(block) = mailaddr::parse_header_block(message, &arena, &opts) else {
+        return false;
+    };
+    block.fields.iter().any(|f| {
+        f.address_field().is_some_and(|k| k.is_recipient())
+            && mailaddr::parse_address_list(f.value, &field_arena, &opts)
+                .is_ok_and(|l| l.mailboxes().next().is_some())
+    })
 }
 
 /// sendmail's rule without `-i`: a line holding a single `.` ends the message; it and
@@ -49,8 +137,20 @@ pub fn bracketed(address: &str) -> String {
 }
 
 pub fn run(g: &Globals<'_>, a: Args) -> Result<u8, u8> {
+    match a.mode() {
+        Ok(Mode::Submit) => {}
+        Ok(Mode::ListQueue) => return super::status::run(g, false),
+        Ok(Mode::CheckAliases) => return super::check::run(g),
+        Err(why) => {
+            eprintln!("router submit: {why}");
+            return Ok(exit::USAGE);
+        }
+    }
+    // Accepted for the callers that pass them (cron, mailers), with no effect here.
+    let _ = (&a.full_name, &a.body_type, &a.notify, a.verbose);
     let ignore_dots = a.ignore_dots || a.options.iter().any(|o| o == "i");
     let c = g.config()?;
+    let origin = c.routing.origin();
     let max = c.limits.message_bytes_max;
     let po = match Dropbox::open(&c.postoffice) {
         Ok(po) => po,
@@ -93,11 +193,14 @@ pub fn run(g: &Globals<'_>, a: Args) -> Result<u8, u8> {
     if !ignore_dots {
         end_at_dot_line(&mut body);
     }
-    let sender = a.from.unwrap_or_else(|| {
-        std::env::var("USER")
-            .map(|u| format!("{u}@localhost"))
-            .unwrap_or_else(|_| "<>".into())
-    });
+    if a.from_headers && !has_header_recipient(&body) {
+        eprintln!("router submit: -t: no recipient in the To, Cc or Bcc fields of the message; nothing was queued");
+        return Ok(exit::DATAERR);
+    }
+    let sender = match a.from.or(a.from_r) {
+        Some(f) => qualified(&f, &origin),
+        None => invoking_user().map_or_else(|| "<>".into(), |u| format!("{u}@{origin}")),
+    };
     // A line end in the sender or a recipient would add lines to the envelope (injection);
     // any other control character would be parked later by the router: refused now, where
     // the caller can see it.
@@ -110,7 +213,11 @@ pub fn run(g: &Globals<'_>, a: Args) -> Result<u8, u8> {
         );
         return Ok(exit::USAGE);
     }
-    let to: Vec<String> = a.recipients.iter().map(|r| bracketed(r)).collect();
+    let to: Vec<String> = a
+        .recipients
+        .iter()
+        .map(|r| bracketed(&qualified(r, &origin)))
+        .collect();
     let to: Vec<&str> = to.iter().map(String::as_str).collect();
     let mut msg = Vec::with_capacity(body.len() + 64 * (to.len() + 1));
     router::core::envelope::write_input(&mut msg, &bracketed(&sender), &to, &body);
@@ -148,5 +255,19 @@ mod tests {
             (bracketed("a@b"), bracketed("<a@b>")),
             ("<a@b>".into(), "<a@b>".into())
         );
+    }
+
+    #[test]
+    fn bare_names_get_the_origin() {
+        assert_eq!(qualified("root", "example.org"), "root@example.org");
+        assert_eq!(qualified("<root>", "example.org"), "root@example.org");
+        assert_eq!(qualified("a@b.c", "example.org"), "a@b.c");
+        assert_eq!(qualified("<>", "example.org"), "<>");
+        assert!(has_header_recipient(b"To: a@b.c\n\nx\n"));
+        assert!(has_header_recipient(b"Subject: s\nBcc: x@y.z\n\nx\n"));
+        assert!(!has_header_recipient(
+            b"Subject: s\nTo: undisclosed-recipients:;\n\nx\n"
+        ));
+        assert!(!has_header_recipient(b"From: a@b.c\n\nx\n"));
     }
 }
