@@ -729,3 +729,32 @@ fn every_worker_runs_under_its_address_space_limit() {
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     assert!(d.finish(20).success());
 }
+
+/// A message that does not fit the worker's memory at the documented minimum limit (32 MiB;
+/// 9.5 MB read, then copied for two channels): each worker that reads it aborts, the attempts
+/// are counted, and it is parked after max_attempts while the mail beside it is routed.
+/// Before: the read's out-of-memory error went the disk-fault path ("spool I/O error: out of
+/// memory; backing off"), uncounted, retried forever, and its batch-mates waited with it.
+#[test]
+fn a_message_too_big_for_the_worker_memory_is_counted_and_parked() {
+    let po = new_po();
+    let cfg = config(&po, "worker_memory_limit = \"32MiB\"", "");
+    let line = format!("{}\n", "x".repeat(80));
+    let big = format!(
+        "from <a@example.org>\nto <b@example.net>\nto <c@example.org>\nenv-end\nSubject: big\n\n{}",
+        line.repeat(9_500_000 / line.len())
+    );
+    put(&po, "big", big.as_bytes());
+    innocents(&po, 5);
+    let out = run_once(&cfg, &[], &[]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("spool I/O error"), "{log}");
+    let r = std::fs::read_to_string(po.root.join("deferred/big.reason")).unwrap();
+    assert_eq!(field(&r, "Reason"), Some("attempts-exhausted"), "{r}");
+    assert_eq!(summary(&out)["worker-restarts"], 3, "{log}");
+    let f = fates(&po.root);
+    for i in 0..5 {
+        assert_eq!(f[&format!("ok{i:02}")].0, ["local", "smtp"], "{f:?}");
+    }
+}

@@ -458,6 +458,18 @@ impl Batch<'_, '_> {
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 return Ok(Routed::Park(ParkReason::MessageTooLarge { limit: max }))
             }
+            // The message does not fit this worker's memory (RLIMIT_AS): its fault, not the
+            // disk's. As on any other allocation failure, the worker aborts; its attempt is
+            // counted (C2 came first) and after max_attempts it is parked. Handled as a disk
+            // fault it was released uncounted and retried forever, holding its batch-mates.
+            Err(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
+                eprintln!(
+                    "{}: out of memory reading {} ({e}); aborting, as on any allocation failure",
+                    w.claimed.id,
+                    Step::C3Read.label()
+                );
+                std::process::abort()
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(self.route.route(&w.claimed.id, &bytes))
