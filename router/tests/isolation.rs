@@ -545,3 +545,46 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
         assert!(log.contains(expect), "nproc {nproc}: {log}");
     }
 }
+
+/// The claim's rename never replaces: a live router holds `work/x` (stopped right after its
+/// claim, lock held), a newcomer of the same id arrives in router/, and a second router's
+/// pass leaves the newcomer where it is, reported. When the first router resumes, the first
+/// `x` is routed and the newcomer still waits (the id-reuse rule): nothing lost. With a plain rename the newcomer
+/// replaced `work/x` under the live router, which then removed it as its own at C6 (no other
+/// test failed with a plain rename).
+#[test]
+fn a_claim_never_replaces_a_message_a_live_router_holds() {
+    let po = new_po();
+    put(&po, "x", &msg("first@example.net", "the first x"));
+    let mut first = command(&po, RUN)
+        .env("ROUTER_FAULT", "stop@C3.read")
+        .guard();
+    wait_stopped(first.id());
+    assert!(po.root.join("work/x").exists(), "claimed, then stopped");
+    put(&po, "x", &msg("second@example.net", "the second x"));
+    let out = command(&po, RUN).output_within();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("x: id used twice: work/x exists already"), "{log}");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(first.id() as i32).unwrap(),
+        rustix::process::Signal::CONT,
+    )
+    .unwrap();
+    assert!(first.wait().success());
+    let snap = snapshot(&po);
+    let routed = String::from_utf8_lossy(&snap["queue/smtp/x"]).into_owned();
+    assert!(routed.contains("the first x") && routed.contains("first@example.net"), "{routed}");
+    // The newcomer waits: in router/, or claimed by the resumed router and held in work/
+    // because queue/smtp/x is the first one's (the id-reuse rule: nothing replaced).
+    let waiting = ["router/x", "work/x"]
+        .iter()
+        .filter_map(|k| snap.get(*k))
+        .any(|b| String::from_utf8_lossy(b).contains("the second x"));
+    assert!(waiting, "the newcomer is lost: {:?}", snap.keys().collect::<Vec<_>>());
+    // Taken later, once the first is gone from the queue (its agent delivered it), it goes too.
+    std::fs::remove_file(po.root.join("queue/smtp/x")).unwrap();
+    assert!(command(&po, RUN).status_within().success());
+    let routed = String::from_utf8_lossy(&snapshot(&po)["queue/smtp/x"]).into_owned();
+    assert!(routed.contains("the second x"), "{routed}");
+}
