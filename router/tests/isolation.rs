@@ -588,3 +588,52 @@ fn a_claim_never_replaces_a_message_a_live_router_holds() {
     let routed = String::from_utf8_lossy(&snapshot(&po)["queue/smtp/x"]).into_owned();
     assert!(routed.contains("the second x"), "{routed}");
 }
+
+/// Recovery racing a live router, made deterministic. Router A claims `x` and stops (after its
+/// claim); router B's recovery lists work/ (seeing only `x`) and stops before taking `x`'s
+/// lock; A goes on, stages both outputs (and, in the second round, writes its plan), stops
+/// again and is killed; B goes on. B must act on what is there when it holds the lock, not on
+/// its first listing: roll back and remove both staged outputs (no plan), or roll forward and
+/// publish what the plan names. Either way `x` ends in each queue once and nothing is left
+/// in work/. (Taking the staged outputs or the roll-forward from the first listing survived
+/// every test but the soak, and there only by its timeout.)
+#[test]
+fn recovery_acts_on_what_is_there_once_it_holds_the_lock() {
+    for a_dies_at in ["C4.plan-create", "C5.publish"] {
+        let po = new_po();
+        put(
+            &po,
+            "x",
+            b"from <a@b.c>\nto <r@example.net>\nto <s@local.test>\nenv-end\nSubject: x\n\nx\n",
+        );
+        let mut a = command(&po, RUN)
+            .env("ROUTER_FAULT", format!("stop@C3.read,stop@{a_dies_at}"))
+            .guard();
+        wait_stopped(a.id());
+        let mut b = command(&po, RUN)
+            .env("ROUTER_FAULT", "stop@R1.lock")
+            .guard();
+        wait_stopped(b.id());
+        let signal = |pid: u32, s: rustix::process::Signal| {
+            rustix::process::kill_process(rustix::process::Pid::from_raw(pid as i32).unwrap(), s)
+                .unwrap();
+        };
+        signal(a.id(), rustix::process::Signal::CONT);
+        wait_stopped(a.id());
+        let staged: Vec<String> = keys(&po)
+            .into_iter()
+            .filter(|k| k.starts_with("work/x@"))
+            .collect();
+        assert_eq!(staged.len(), 2, "{a_dies_at}: A staged both outputs: {:?}", keys(&po));
+        signal(a.id(), rustix::process::Signal::KILL);
+        let _ = a.wait();
+        signal(b.id(), rustix::process::Signal::CONT);
+        assert!(b.wait().success(), "{a_dies_at}");
+        let left = keys(&po);
+        assert_eq!(
+            left,
+            ["queue/local/x", "queue/smtp/x"],
+            "{a_dies_at}: x in each queue once, nothing else"
+        );
+    }
+}

@@ -78,9 +78,15 @@ impl Fault {
 /// [`Os`], with planned faults and a step trace.
 #[derive(Debug)]
 pub struct Faulty {
-    fault: Option<Fault>,
+    /// The faults planned, in the order given; at one step the first that hits acts.
+    faults: Vec<Planned>,
     trace: Option<Mutex<std::fs::File>>,
     step: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Planned {
+    fault: Fault,
     /// For label faults: whether the label has been met (sticky faults fire from then on).
     label_met: AtomicBool,
 }
@@ -100,10 +106,18 @@ impl Faulty {
         if spec.is_none() && trace.is_none() {
             return None;
         }
-        let fault = spec.map(|s| match Fault::parse(&s) {
-            Some(f) => f,
-            None => panic!("ROUTER_FAULT={s:?} is not a fault plan"),
-        });
+        // Several faults: `stop@C3.read,stop@C5.publish` (each label met once).
+        let faults = spec
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(|one| match Fault::parse(one) {
+                Some(fault) => Planned {
+                    fault,
+                    label_met: AtomicBool::new(false),
+                },
+                None => panic!("ROUTER_FAULT part {one:?} is not a fault plan"),
+            })
+            .collect();
         let trace = trace.and_then(|p| {
             std::fs::OpenOptions::new()
                 .create(true)
@@ -113,10 +127,9 @@ impl Faulty {
                 .map(Mutex::new)
         });
         Some(Faulty {
-            fault,
+            faults,
             trace,
             step: AtomicU64::new(0),
-            label_met: AtomicBool::new(false),
         })
     }
 
@@ -129,52 +142,63 @@ impl Faulty {
                 let _ = writeln!(f, "{n} {label}");
             }
         }
-        let Some(f) = &self.fault else { return op() };
-        let hit = match &f.at {
-            At::Step(s) => n == *s || (f.sticky && n > *s),
-            At::Label(l) => {
-                let first = l == label && !self.label_met.swap(true, Ordering::Relaxed);
-                first || (f.sticky && self.label_met.load(Ordering::Relaxed))
+        // Every plan sees the step (a label is met once per plan), the first hit acts.
+        let mut acting = None;
+        for p in &self.faults {
+            let f = &p.fault;
+            let hit = match &f.at {
+                At::Step(s) => n == *s || (f.sticky && n > *s),
+                At::Label(l) => {
+                    let first = l == label && !p.label_met.swap(true, Ordering::Relaxed);
+                    first || (f.sticky && p.label_met.load(Ordering::Relaxed))
+                }
+                At::Content(_) => false,
+            };
+            if hit && acting.is_none() {
+                acting = Some(f.kind);
             }
-            At::Content(_) => false,
-        };
-        match f.kind {
-            Kind::Crash if hit => die(),
-            Kind::Stop if hit => {
+        }
+        let Some(kind) = acting else { return op() };
+        match kind {
+            Kind::Crash => die(),
+            Kind::Stop => {
                 let _ = rustix::process::kill_process(
                     rustix::process::getpid(),
                     rustix::process::Signal::STOP,
                 );
                 op()
             }
-            Kind::Error(e) if hit => Err(io::Error::from_raw_os_error(e)),
-            Kind::ErrorAfter(e) if hit => {
+            Kind::Error(e) => Err(io::Error::from_raw_os_error(e)),
+            Kind::ErrorAfter(e) => {
                 let _ = op();
                 Err(io::Error::from_raw_os_error(e))
             }
-            Kind::CrashAfter if hit => {
+            Kind::CrashAfter => {
                 let _ = op();
                 die()
             }
-            _ => op(),
+            // Content faults act on reads (`inspect`), not at steps.
+            Kind::Stall => op(),
         }
     }
 
     /// `poison@MARKER` and `stall@MARKER`: act on what a read returned.
     fn inspect(&self, bytes: &[u8]) {
-        if let Some(Fault {
-            at: At::Content(marker),
-            kind,
-            ..
-        }) = &self.fault
-        {
-            if memchr::memmem::find(bytes, marker.as_bytes()).is_some() {
-                if *kind == Kind::Stall {
-                    loop {
-                        std::thread::sleep(std::time::Duration::from_secs(3600));
+        for p in &self.faults {
+            if let Fault {
+                at: At::Content(marker),
+                kind,
+                ..
+            } = &p.fault
+            {
+                if memchr::memmem::find(bytes, marker.as_bytes()).is_some() {
+                    if *kind == Kind::Stall {
+                        loop {
+                            std::thread::sleep(std::time::Duration::from_secs(3600));
+                        }
                     }
+                    die();
                 }
-                die();
             }
         }
     }

@@ -21,6 +21,9 @@
 //!   seam returns bytes containing MARKER: a message that kills its router every time it is
 //!   read, as a parser bug would (seed 004). `stall@MARKER`: the process sleeps forever
 //!   instead (a message that hangs its router: the wall-clock limit's test).
+//! - Several plans, comma-separated (`stop@C3.read,stop@C5.publish`): each sees every step;
+//!   at a step the first that hits acts. A test can so stop a router twice (after its claim,
+//!   after its plan) and arrange what another process does in between.
 //! - `ROUTER_FAULT_TRACE=FILE`: appends `N label` for every step, so a test can enumerate the
 //!   crash points of a scenario.
 //!
