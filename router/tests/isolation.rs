@@ -565,7 +565,10 @@ fn a_claim_never_replaces_a_message_a_live_router_holds() {
     let out = command(&po, RUN).output_within();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("x: id used twice: work/x exists already"), "{log}");
+    assert!(
+        log.contains("x: id used twice: work/x exists already"),
+        "{log}"
+    );
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(first.id() as i32).unwrap(),
         rustix::process::Signal::CONT,
@@ -574,14 +577,21 @@ fn a_claim_never_replaces_a_message_a_live_router_holds() {
     assert!(first.wait().success());
     let snap = snapshot(&po);
     let routed = String::from_utf8_lossy(&snap["queue/smtp/x"]).into_owned();
-    assert!(routed.contains("the first x") && routed.contains("first@example.net"), "{routed}");
+    assert!(
+        routed.contains("the first x") && routed.contains("first@example.net"),
+        "{routed}"
+    );
     // The newcomer waits: in router/, or claimed by the resumed router and held in work/
     // because queue/smtp/x is the first one's (the id-reuse rule: nothing replaced).
     let waiting = ["router/x", "work/x"]
         .iter()
         .filter_map(|k| snap.get(*k))
         .any(|b| String::from_utf8_lossy(b).contains("the second x"));
-    assert!(waiting, "the newcomer is lost: {:?}", snap.keys().collect::<Vec<_>>());
+    assert!(
+        waiting,
+        "the newcomer is lost: {:?}",
+        snap.keys().collect::<Vec<_>>()
+    );
     // Taken later, once the first is gone from the queue (its agent delivered it), it goes too.
     std::fs::remove_file(po.root.join("queue/smtp/x")).unwrap();
     assert!(command(&po, RUN).status_within().success());
@@ -624,7 +634,12 @@ fn recovery_acts_on_what_is_there_once_it_holds_the_lock() {
             .into_iter()
             .filter(|k| k.starts_with("work/x@"))
             .collect();
-        assert_eq!(staged.len(), 2, "{a_dies_at}: A staged both outputs: {:?}", keys(&po));
+        assert_eq!(
+            staged.len(),
+            2,
+            "{a_dies_at}: A staged both outputs: {:?}",
+            keys(&po)
+        );
         signal(a.id(), rustix::process::Signal::KILL);
         let _ = a.wait();
         signal(b.id(), rustix::process::Signal::CONT);
