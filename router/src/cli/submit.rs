@@ -102,14 +102,14 @@ fn invoking_user() -> Option<String> {
 /// needs); a header that does not parse counts as none.
 fn has_header_recipient(message: &[u8]) -> bool {
     let opts = mailaddr::Options::ROUTING;
+    // One arena for the block and its fields: a submission parses one header, once.
     let arena = mailaddr::Arena::for_limits(&opts.limits);
-    let field_arena = mailaddr::Arena::for_limits(&opts.limits);
     let Ok(block) = mailaddr::parse_header_block(message, &arena, &opts) else {
         return false;
     };
     block.fields.iter().any(|f| {
         f.address_field().is_some_and(|k| k.is_recipient())
-            && mailaddr::parse_address_list(f.value, &field_arena, &opts)
+            && mailaddr::parse_address_list(f.value, &arena, &opts)
                 .is_ok_and(|l| l.mailboxes().next().is_some())
     })
 }

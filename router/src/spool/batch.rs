@@ -359,8 +359,8 @@ impl Batch<'_, '_> {
     }
 
     /// A symlink or a hard link where `work/<id>#attempts` should be is not the router's: it
-    /// is never followed, written or removed. The message cannot be counted, so it goes back to router/ and is
-    /// reported; the batch goes on without it.
+    /// is never followed, written or removed. The message cannot be counted, so it goes back
+    /// to router/ and is reported; the batch goes on without it.
     fn counter_not_ours(&mut self, c: Claimed) -> Result<(), Error> {
         let id = c.id.clone();
         commit::roll_back(self.po, &id, std::iter::empty::<&str>())?;
