@@ -328,16 +328,10 @@ fn sendmail_setup() -> (Po, std::path::PathBuf, std::path::PathBuf) {
 
 /// `program args` with `stdin`, the configuration from $ROUTER_CONFIG.
 fn run_with(program: &Path, cfg: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut c = Command::new(program)
+    Command::new(program)
         .args(args)
         .env("ROUTER_CONFIG", cfg)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .guard();
-    let _ = c.0.stdin.take().unwrap().write_all(stdin);
-    c.output()
+        .output_with_stdin(stdin)
 }
 
 /// The sendmail invocations real callers make, through a `sendmail` link: each is accepted,

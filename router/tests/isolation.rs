@@ -338,11 +338,7 @@ fn a_release_racing_a_re_park_keeps_the_new_reason() {
     // A router takes it now and parks it again, with a new reason file.
     assert!(command(&po, RUN).status_within().success());
     assert!(reason.exists(), "parked again");
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(release.id() as i32).unwrap(),
-        rustix::process::Signal::CONT,
-    )
-    .unwrap();
+    release.signal(rustix::process::Signal::CONT);
     assert!(release.wait().success());
     assert!(po.root.join("deferred/poison").exists());
     assert!(reason.exists(), "the release took the new reason file");
@@ -535,11 +531,7 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
             sup.try_wait().unwrap().is_none(),
             "nproc {nproc}: the supervisor died"
         );
-        rustix::process::kill_process(
-            rustix::process::Pid::from_raw(sup.id() as i32).unwrap(),
-            rustix::process::Signal::TERM,
-        )
-        .unwrap();
+        sup.signal(rustix::process::Signal::TERM);
         sup.wait();
         let log = log.join().unwrap();
         assert!(log.contains(expect), "nproc {nproc}: {log}");
@@ -569,11 +561,7 @@ fn a_claim_never_replaces_a_message_a_live_router_holds() {
         log.contains("x: id used twice: work/x exists already"),
         "{log}"
     );
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(first.id() as i32).unwrap(),
-        rustix::process::Signal::CONT,
-    )
-    .unwrap();
+    first.signal(rustix::process::Signal::CONT);
     assert!(first.wait().success());
     let snap = snapshot(&po);
     let routed = String::from_utf8_lossy(&snap["queue/smtp/x"]).into_owned();
@@ -624,11 +612,7 @@ fn recovery_acts_on_what_is_there_once_it_holds_the_lock() {
             .env("ROUTER_FAULT", "stop@R1.lock")
             .guard();
         wait_stopped(b.id());
-        let signal = |pid: u32, s: rustix::process::Signal| {
-            rustix::process::kill_process(rustix::process::Pid::from_raw(pid as i32).unwrap(), s)
-                .unwrap();
-        };
-        signal(a.id(), rustix::process::Signal::CONT);
+        a.signal(rustix::process::Signal::CONT);
         wait_stopped(a.id());
         let staged: Vec<String> = keys(&po)
             .into_iter()
@@ -640,9 +624,9 @@ fn recovery_acts_on_what_is_there_once_it_holds_the_lock() {
             "{a_dies_at}: A staged both outputs: {:?}",
             keys(&po)
         );
-        signal(a.id(), rustix::process::Signal::KILL);
+        a.signal(rustix::process::Signal::KILL);
         let _ = a.wait();
-        signal(b.id(), rustix::process::Signal::CONT);
+        b.signal(rustix::process::Signal::CONT);
         assert!(b.wait().success(), "{a_dies_at}");
         let left = keys(&po);
         assert_eq!(

@@ -103,11 +103,7 @@ fn seed_001_writer_stopped_mid_file_survives_every_cleanup() {
             "a cleanup path deleted a file its writer still owns"
         );
     }
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
-        rustix::process::Signal::CONT,
-    )
-    .unwrap();
+    child.signal(rustix::process::Signal::CONT);
     let out = child.output();
     assert!(out.status.success(), "the resumed writer failed");
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();

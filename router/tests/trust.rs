@@ -6,7 +6,7 @@ mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -36,11 +36,10 @@ fn assert_modes(root: &Path, why: &str) {
     }
 }
 
-fn sh(umask: &str, args: &str) -> std::process::Output {
+fn sh(umask: &str, args: &str, stdin: &[u8]) -> std::process::Output {
     Command::new("sh")
         .args(["-c", &format!("umask {umask}; exec {BIN} {args}")])
-        .stdin(Stdio::piped())
-        .output_within()
+        .output_with_stdin(stdin)
 }
 
 fn shared_tmp() -> tempfile::TempDir {
@@ -58,35 +57,27 @@ fn modes_do_not_depend_on_the_umask() {
     for umask in ["000", "077", "022"] {
         let tmp = shared_tmp();
         let root = tmp.path().join("po");
-        let out = sh(umask, &format!("init {}", root.display()));
+        let out = sh(umask, &format!("init {}", root.display()), b"");
         assert!(out.status.success(), "{out:?}");
         assert_modes(&root, &format!("umask {umask}"));
         // A submission and a pass under the same umask: the message, the channel directory
         // and the outputs get the documented modes, not the umask's.
-        let mut child = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "umask {umask}; exec {BIN} -p {} submit -f a@example.org b@example.net",
-                    root.display()
-                ),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .guard();
-        use std::io::Write;
-        child
-            .0
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"Subject: s\n\nbody\n")
-            .unwrap();
-        let out = child.output_within(CHILD_DEADLINE);
+        let out = sh(
+            umask,
+            &format!(
+                "-p {} submit -f a@example.org b@example.net",
+                root.display()
+            ),
+            b"Subject: s\n\nbody\n",
+        );
         assert!(out.status.success(), "{out:?}");
         let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
         assert_eq!(mode(&root.join("router").join(&id)), 0o640, "umask {umask}");
-        let out = sh(umask, &format!("-p {} run --once --inline", root.display()));
+        let out = sh(
+            umask,
+            &format!("-p {} run --once --inline", root.display()),
+            b"",
+        );
         assert!(out.status.success(), "{out:?}");
         assert_eq!(mode(&root.join("queue/smtp")), 0o700, "umask {umask}");
         assert_eq!(
@@ -119,21 +110,15 @@ fn a_group_member_submits_an_outsider_is_refused_and_an_unprivileged_router_rout
         assert_eq!((m.uid(), m.gid()), (ROUTER_UID, MAIL_GID), "{d}");
     }
     let as_user = |uid: u32, groups: &str, args: &[&str], stdin: &[u8]| {
-        let mut c = Command::new("setpriv");
-        c.arg(format!("--reuid={uid}"))
+        Command::new("setpriv")
+            .arg(format!("--reuid={uid}"))
             .arg(format!("--regid={uid}"))
             .arg(groups)
             .arg(BIN)
             .arg("-p")
             .arg(&root)
             .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.guard();
-        use std::io::Write;
-        let _ = child.0.stdin.take().unwrap().write_all(stdin);
-        child.output_within(CHILD_DEADLINE)
+            .output_with_stdin(stdin)
     };
     let member = format!("--groups={MAIL_GID}");
     // A member of the group, not root, submits.

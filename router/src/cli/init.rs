@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::exit;
+use super::{accounts, exit};
 use router::spool::{Owners, Postoffice};
 
 #[derive(clap::Args)]
@@ -21,13 +21,13 @@ pub struct Args {
 pub fn run(a: Args) -> u8 {
     let lookup = |what: &str, db: &str, name: &Option<String>| match name {
         None => Ok(None),
-        Some(n) => id_of(n, Path::new(db))
+        Some(n) => accounts::id_of(n, Path::new(db))
             .map(Some)
             .ok_or_else(|| format!("router init: no {what} {n:?} (not a number, not in {db})")),
     };
     let owners = match (
-        lookup("user", "/etc/passwd", &a.owner),
-        lookup("group", "/etc/group", &a.group),
+        lookup("user", accounts::PASSWD, &a.owner),
+        lookup("group", accounts::GROUP, &a.group),
     ) {
         (Ok(user), Ok(group)) => Owners { user, group },
         (Err(e), _) | (_, Err(e)) => {
@@ -41,31 +41,5 @@ pub fn run(a: Args) -> u8 {
             eprintln!("router init: {}: {e}", a.dir.display());
             exit::CANTCREAT
         }
-    }
-}
-
-/// A user or group id: a number, or a name looked up in `db` (`/etc/passwd` or `/etc/group`:
-/// `name:x:id:...`). Names served only by NSS (LDAP, ...) need the number.
-fn id_of(name: &str, db: &Path) -> Option<u32> {
-    if let Ok(n) = name.parse() {
-        return Some(n);
-    }
-    let text = std::fs::read_to_string(db).ok()?;
-    text.lines().find_map(|l| {
-        let mut f = l.split(':');
-        (f.next() == Some(name)).then(|| f.nth(1)?.parse().ok())?
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_by_number_and_by_name() {
-        assert_eq!(id_of("123", Path::new("/nonexistent")), Some(123));
-        assert_eq!(id_of("root", Path::new("/etc/passwd")), Some(0));
-        assert_eq!(id_of("root", Path::new("/etc/group")), Some(0));
-        assert_eq!(id_of("no-such-user-here", Path::new("/etc/passwd")), None);
     }
 }

@@ -86,13 +86,7 @@ pub fn qualified(address: &str, origin: &str) -> String {
 /// $LOGNAME: the default sender's local part, as sendmail and Postfix take it.
 fn invoking_user() -> Option<String> {
     let uid = rustix::process::getuid().as_raw();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
-        })
+    super::accounts::name_of(uid, std::path::Path::new(super::accounts::PASSWD))
         .or_else(|| std::env::var("USER").ok())
         .or_else(|| std::env::var("LOGNAME").ok())
         .filter(|u| !u.is_empty())

@@ -276,21 +276,16 @@ impl Processor {
     fn lengths(&self, f: &mailaddr::Field, m: &mailaddr::Mailbox, base: usize, p: &mut Processed) {
         let l = &self.opts.limits;
         let at = base + f.value_offset + m.offset;
-        if m.local.len() > l.local_part_bytes_max {
-            p.header_fault(format!(
-                "{}: local part of {} bytes over {} at byte {at} (passed)",
-                f.name,
-                m.local.len(),
-                l.local_part_bytes_max
-            ));
-        }
-        if m.domain.len() > l.domain_bytes_max {
-            p.header_fault(format!(
-                "{}: domain of {} bytes over {} at byte {at} (passed)",
-                f.name,
-                m.domain.len(),
-                l.domain_bytes_max
-            ));
+        for (what, len, max) in [
+            ("local part", m.local.len(), l.local_part_bytes_max),
+            ("domain", m.domain.len(), l.domain_bytes_max),
+        ] {
+            if len > max {
+                p.header_fault(format!(
+                    "{}: {what} of {len} bytes over {max} at byte {at} (passed)",
+                    f.name
+                ));
+            }
         }
     }
 }

@@ -25,7 +25,7 @@ struct NotOurs;
 
 fn ours(po: &Postoffice, f: &File) -> io::Result<u64> {
     let m = po.fs.meta(f)?;
-    if !m.regular || m.links != 1 {
+    if !m.is_plain_file() {
         return Err(io::Error::other(NotOurs));
     }
     Ok(m.len)

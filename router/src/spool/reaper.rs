@@ -33,14 +33,14 @@ pub fn reap_public(po: &Postoffice, max_age_secs: u64) -> io::Result<Reaped> {
             Ok(Some(f)) => f,
             Ok(None) => continue,
             // A symlink, or a file this user may not open: not a submission of ours.
-            Err(e) if seam::is_symlink(&e) || seam::is_denied(&e) || seam::is_not_a_file(&e) => {
+            Err(e) if seam::is_foreign(&e) => {
                 r.foreign.push(name);
                 continue;
             }
             Err(e) => return Err(e),
         };
         let meta = po.fs.meta(&f)?;
-        if !meta.regular || meta.links != 1 {
+        if !meta.is_plain_file() {
             // A FIFO, a directory, a second name of some other file: a submitter makes
             // none of these. Never deleted.
             r.foreign.push(name);

@@ -57,14 +57,13 @@ pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
                 orphans.push(id);
                 continue;
             }
-            Err(e) if is_foreign(&e) => {
+            Err(e) if seam::is_foreign(&e) => {
                 r.anomalies.push((id, NOT_CLAIMED.into()));
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
-        let m = fs.meta(&f)?;
-        if !m.regular || m.links != 1 {
+        if !fs.meta(&f)?.is_plain_file() {
             // A claim is a rename of a file with one name: this was planted.
             r.anomalies.push((id, NOT_CLAIMED.into()));
             continue;
@@ -100,11 +99,6 @@ pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
 const NOT_CLAIMED: &str =
     "work/<id> is not a message a router claimed (a symlink, a hard link or not a regular file); left alone";
 
-/// An entry no router makes: a symlink, a non-regular file, one this user may not open.
-fn is_foreign(e: &std::io::Error) -> bool {
-    seam::is_symlink(e) || seam::is_not_a_file(e) || seam::is_denied(e)
-}
-
 /// A message's own fault (an id used twice) or a foreign entry among its files (a symlink
 /// planted at its plan's name) becomes an anomaly, and the message is left as it is; a disk
 /// fault goes on up.
@@ -115,7 +109,7 @@ fn isolate(id: &str, res: Result<(), Error>, r: &mut Recovered) -> Result<(), Er
                 .push((id.into(), format!("id used twice: {place} exists already")));
             Ok(())
         }
-        Err(Error::Disk(e)) if is_foreign(&e) => {
+        Err(Error::Disk(e)) if seam::is_foreign(&e) => {
             r.anomalies.push((
                 id.into(),
                 format!("a file of this message is not the router's ({e}); left alone"),

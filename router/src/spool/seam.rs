@@ -80,6 +80,14 @@ pub struct Meta {
     pub dev: u64,
 }
 
+impl Meta {
+    /// A regular file with one name: the only thing a router or a submitter makes. Anything
+    /// else under a name the spool uses (a FIFO, a second name of some other file) was planted.
+    pub fn is_plain_file(&self) -> bool {
+        self.regular && self.links == 1
+    }
+}
+
 /// How a rename treats an existing destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replace {
@@ -190,6 +198,12 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
 /// True when an `O_NOFOLLOW` open met a symlink (`ELOOP`): the name is not the spool's.
 pub fn is_symlink(e: &io::Error) -> bool {
     errno(e) == Some(Errno::LOOP)
+}
+
+/// True when an open met an entry no router or submitter makes: a symlink, something that
+/// is not a file to read, one this user may not open. Never followed, never deleted.
+pub fn is_foreign(e: &io::Error) -> bool {
+    is_symlink(e) || is_not_a_file(e) || is_denied(e)
 }
 
 /// True when an open met something that is not a file to read (`ENXIO`: a socket).

@@ -225,6 +225,12 @@ pub const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1
 pub struct Guard(pub std::process::Child);
 
 impl Guard {
+    /// Sends the child `sig` (SIGCONT to a stopped one, SIGTERM to drain, ...).
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.0.id() as i32).expect("a child's pid");
+        rustix::process::kill_process(pid, sig).expect("signal the child");
+    }
+
     pub fn id(&self) -> u32 {
         self.0.id()
     }
@@ -311,6 +317,9 @@ pub trait Within {
     fn output_within(&mut self) -> std::process::Output;
     /// Like `Command::status`, with [`CHILD_DEADLINE`].
     fn status_within(&mut self) -> ExitStatus;
+    /// [`output_within`](Within::output_within) with `stdin` written to the child first (a
+    /// child that exits without reading it is not an error).
+    fn output_with_stdin(&mut self, stdin: &[u8]) -> std::process::Output;
 }
 
 impl Within for Command {
@@ -323,6 +332,17 @@ impl Within for Command {
     }
     fn status_within(&mut self) -> ExitStatus {
         self.guard().wait()
+    }
+    fn output_with_stdin(&mut self, stdin: &[u8]) -> std::process::Output {
+        use std::io::Write;
+        self.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.guard();
+        if let Some(mut pipe) = child.0.stdin.take() {
+            let _ = pipe.write_all(stdin);
+        }
+        child.output()
     }
 }
 
