@@ -24,6 +24,66 @@ pub struct Config {
     pub workers: u32,
     pub limits: LimitsConfig,
     pub routing: RoutingConfig,
+    pub zmailer: ZmailerConfig,
+}
+
+/// `[zmailer]`: ZMailer mode (docs/zmailer.md): read what ZMailer's writers put into
+/// `router/`, write its control files into `transport/` and move the message into `queue/`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZmailerConfig {
+    /// Default false.
+    pub enabled: bool,
+    /// ZMailer's `zmailer.conf`: `POSTOFFICE`, `SCHEDULERDIRHASH` and `SCHEDULERNOTIFY` are
+    /// taken from it (they win over `postoffice` here; `-p` still wins). Empty: none.
+    pub zconfig: PathBuf,
+    /// This host, for `Received:` (ZMailer's `hostname` in mail.conf). Empty: the origin.
+    pub hostname: String,
+    /// Hash levels under `transport/` and `queue/` (`SCHEDULERDIRHASH`): 0, 1 or 2.
+    /// Default 2 (ZMailer's post-install makes 26x26 directories).
+    pub scheduler_dirhash: Option<u8>,
+    /// The scheduler's notification socket (`SCHEDULERNOTIFY`). Empty: none (the scheduler
+    /// finds new files by its own sweep every 10 s).
+    pub scheduler_notify: PathBuf,
+    /// Owners whose envelope sender is believed; for any other owner the sender becomes the
+    /// owner's name at the origin (ZMailer's rule, router/conf.c:9-13). Default root,
+    /// daemon, uucp.
+    pub trusted_users: Option<Vec<String>>,
+}
+
+impl ZmailerConfig {
+    pub fn dirhash(&self) -> u8 {
+        self.scheduler_dirhash.unwrap_or(2)
+    }
+
+    pub fn trusted(&self) -> Vec<String> {
+        self.trusted_users
+            .clone()
+            .unwrap_or_else(|| vec!["root".into(), "daemon".into(), "uucp".into()])
+    }
+
+    /// Fills in what `zmailer.conf` says: `KEY=value` lines, `#` comments, values perhaps in
+    /// double quotes. Returns the `POSTOFFICE` it names.
+    pub fn read_zconfig(&mut self, text: &str) -> Option<PathBuf> {
+        let mut postoffice = None;
+        for line in text.lines() {
+            let Some((k, v)) = line.trim().split_once('=') else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"');
+            match k.trim() {
+                "POSTOFFICE" if !v.is_empty() => postoffice = Some(PathBuf::from(v)),
+                "SCHEDULERDIRHASH" if self.scheduler_dirhash.is_none() => {
+                    self.scheduler_dirhash = v.parse().ok()
+                }
+                "SCHEDULERNOTIFY" if self.scheduler_notify.as_os_str().is_empty() => {
+                    self.scheduler_notify = v.into()
+                }
+                _ => {}
+            }
+        }
+        postoffice
+    }
 }
 
 /// `[limits]`.
@@ -127,6 +187,7 @@ impl Default for Config {
             workers: 0,
             limits: LimitsConfig::default(),
             routing: RoutingConfig::default(),
+            zmailer: ZmailerConfig::default(),
         }
     }
 }
@@ -193,9 +254,21 @@ impl Config {
             &mut c.postoffice,
             &mut c.routing.aliases,
             &mut c.routing.transport,
+            &mut c.zmailer.zconfig,
+            &mut c.zmailer.scheduler_notify,
         ] {
             if !p.as_os_str().is_empty() && p.is_relative() {
                 *p = base.join(&*p);
+            }
+        }
+        if c.zmailer.enabled && !c.zmailer.zconfig.as_os_str().is_empty() {
+            let z = &c.zmailer.zconfig;
+            let text = std::fs::read_to_string(z).map_err(|source| ConfigError::Read {
+                path: z.clone(),
+                source,
+            })?;
+            if let Some(po) = c.zmailer.read_zconfig(&text) {
+                c.postoffice = po;
             }
         }
         c.check(path)?;
@@ -251,6 +324,12 @@ impl Config {
         let arena = self.limits.parser.arena_bytes_max as u64;
         if arena.saturating_mul(2) > self.limits.worker_memory_bytes_max {
             return bad(format!("limits.parser.arena_bytes_max ({arena}) must be under half of limits.worker_memory_limit"));
+        }
+        if self.zmailer.dirhash() > 2 {
+            return bad(format!(
+                "zmailer.scheduler_dirhash = {} (SCHEDULERDIRHASH) must be 0, 1 or 2",
+                self.zmailer.dirhash()
+            ));
         }
         if self.limits.message_time_max.is_zero() {
             return bad("limits.message_time_limit must not be zero".into());

@@ -11,11 +11,13 @@
 //!   mail, not files.
 //! - Leaves, used by all: [`reason`] (why a message is parked: one enum, one table of codes),
 //!   [`names`] (ids, channel names, derived names), [`limits`] (every number), [`config`]
-//!   (`router.toml`), [`corpus`] (the demo corpus, shared by the demo, benches and fuzzing).
+//!   (`router.toml`), [`corpus`] (the demo corpus, shared by the demo, benches and fuzzing),
+//!   [`accounts`] (users and groups from /etc/passwd and /etc/group).
 //!
 //! How the router process works: docs/router.md; the spool protocol: docs/spool.md.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod config;
 pub mod core;
 pub mod corpus;

@@ -7,7 +7,8 @@
 //! lower-case letters, digits, `-`, `_`, at most [`CHANNEL_BYTES_MAX`] bytes.
 //!
 //! Names in `work/` for message `<id>`: `<id>` (the message), `<id>#attempts`,
-//! `<id>#plan.tmp`, `<id>#plan`, `<id>#reason`, `<id>@<channel>` (a staged output); in
+//! `<id>#plan.tmp`, `<id>#plan`, `<id>#reason`, `<id>@<channel>` (a staged output),
+//! `<id>#control` (ZMailer mode's staged control file); in
 //! `deferred/`: `<id>` and `<id>.reason`.
 
 use crate::limits::{CHANNEL_BYTES_MAX, ID_BYTES_MAX};
@@ -46,6 +47,11 @@ pub fn plan_tmp(id: &str) -> String {
 
 pub fn reason(id: &str) -> String {
     format!("{id}#reason")
+}
+
+/// ZMailer mode's staged control file.
+pub fn control(id: &str) -> String {
+    format!("{id}#control")
 }
 
 pub fn staged(id: &str, channel: &str) -> String {
@@ -89,6 +95,7 @@ mod tests {
             plan(&id),
             plan_tmp(&id),
             reason(&id),
+            control(&id),
             deferred_reason(&id),
         ] {
             assert!(n.len() <= NAME_BYTES_MAX, "{} bytes", n.len());

@@ -45,10 +45,12 @@ fn layer(src: &Path, p: &Path) -> &'static str {
 
 /// What each layer may name with `crate::` (the binary's cli uses `router::`).
 fn allowed(layer: &str) -> &'static [&'static str] {
-    const LEAVES: [&str; 5] = ["config", "limits", "names", "reason", "corpus"];
+    const LEAVES: [&str; 6] = [
+        "accounts", "config", "limits", "names", "reason", "corpus",
+    ];
     match layer {
         "process" => &[
-            "process", "spool", "core", "config", "limits", "names", "reason",
+            "process", "spool", "core", "accounts", "config", "limits", "names", "reason",
         ],
         "spool" => &["spool", "limits", "names", "reason"],
         "core" => &["core", "config", "limits", "names", "reason"],

@@ -28,9 +28,10 @@ struct Quiet<'a> {
 }
 
 impl Route for Quiet<'_> {
-    fn route(&mut self, id: &str, bytes: &[u8]) -> Routed {
+    fn route(&mut self, id: &str, _: &router::spool::seam::Meta, bytes: &[u8]) -> Routed {
         match self.processor.process(id, bytes, &mut self.arena).outcome {
             Outcome::Route(o) => Routed::Outputs(o),
+            Outcome::Control { control, channels } => Routed::Control { control, channels },
             Outcome::Park(r) => Routed::Park(r),
         }
     }

@@ -1,9 +1,12 @@
-//! `router init DIR [--owner USER] [--group GROUP]`: create a postoffice (the directories of
-//! SPEC section 2) with the owners and modes of the trust model (docs/trust.md).
+//! `router init DIR [--owner USER] [--group GROUP] [--zmailer]`: create a postoffice (the
+//! directories of SPEC section 2) with the owners and modes of the trust model
+//! (docs/trust.md); with `--zmailer`, add only the router's `work/` to ZMailer's postoffice
+//! and touch nothing of ZMailer's (docs/zmailer.md).
 
 use std::path::{Path, PathBuf};
 
-use super::{accounts, exit};
+use super::exit;
+use router::accounts;
 use router::spool::{Owners, Postoffice};
 
 #[derive(clap::Args)]
@@ -16,6 +19,9 @@ pub struct Args {
     /// The group that may submit (a name or a number); default: the caller's.
     #[arg(long, value_name = "GROUP")]
     group: Option<String>,
+    /// DIR is ZMailer's postoffice: make only `work/` (mode 0700) beside its directories.
+    #[arg(long)]
+    zmailer: bool,
 }
 
 pub fn run(a: Args) -> u8 {
@@ -35,7 +41,12 @@ pub fn run(a: Args) -> u8 {
             return exit::USAGE;
         }
     };
-    match Postoffice::init_with(&a.dir, owners) {
+    let made = if a.zmailer {
+        Postoffice::init_zmailer(&a.dir, owners)
+    } else {
+        Postoffice::init_with(&a.dir, owners)
+    };
+    match made {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("router init: {}: {e}", a.dir.display());

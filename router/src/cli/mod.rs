@@ -6,7 +6,6 @@
 //! postoffice (SPEC section 6). Invoked as `sendmail` (a symlink), the arguments are
 //! `router submit`'s.
 
-mod accounts;
 mod check;
 mod deferred;
 mod demo;

@@ -86,7 +86,7 @@ pub fn qualified(address: &str, origin: &str) -> String {
 /// $LOGNAME: the default sender's local part, as sendmail and Postfix take it.
 fn invoking_user() -> Option<String> {
     let uid = rustix::process::getuid().as_raw();
-    super::accounts::name_of(uid, std::path::Path::new(super::accounts::PASSWD))
+    router::accounts::name_of(uid, std::path::Path::new(router::accounts::PASSWD))
         .or_else(|| std::env::var("USER").ok())
         .or_else(|| std::env::var("LOGNAME").ok())
         .filter(|u| !u.is_empty())

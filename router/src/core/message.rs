@@ -36,6 +36,8 @@ pub struct Processor {
     pub opts: Options,
     pub hops_max: usize,
     pub header_errors: HeaderErrors,
+    /// ZMailer mode's settings (`[zmailer]`), when it is on.
+    pub zmailer: Option<super::zmailer::Settings>,
 }
 
 /// A message's fate, with what the log line needs.
@@ -68,6 +70,12 @@ impl Processed {
 pub enum Outcome {
     /// One output file per channel, in order of first appearance.
     Route(Vec<(String, Vec<u8>)>),
+    /// ZMailer mode: the control file for `transport/<H1>/<H2>/<ino>`, and the channels of
+    /// its recipients (for the log).
+    Control {
+        control: Vec<u8>,
+        channels: Vec<String>,
+    },
     Park(ParkReason),
 }
 
@@ -79,6 +87,10 @@ impl Processor {
             opts: c.parser_options(),
             hops_max: c.limits.hops_max,
             header_errors: c.routing.header_errors,
+            zmailer: c
+                .zmailer
+                .enabled
+                .then(|| super::zmailer::Settings::from_config(c)),
         })
     }
 
@@ -179,7 +191,7 @@ impl Processor {
 
     /// Parses the header block and every address-bearing field. `base` is the message's
     /// offset in the input, so that reason offsets point into the file as stored.
-    fn headers(
+    pub(super) fn headers(
         &self,
         message: &[u8],
         base: usize,
@@ -292,8 +304,8 @@ impl Processor {
 
 /// What the headers gave: recipients (when needed) and the Bcc fields to remove.
 #[derive(Default)]
-struct Headers {
-    rcpts: Vec<(String, String)>,
+pub(super) struct Headers {
+    pub(super) rcpts: Vec<(String, String)>,
     bcc: Vec<Range<usize>>,
 }
 
@@ -349,14 +361,14 @@ mod tests {
                 .iter()
                 .map(|(c, b)| (c.clone(), String::from_utf8_lossy(b).into_owned()))
                 .collect(),
-            Outcome::Park(r) => panic!("parked: {r:?}"),
+            o => panic!("not routed: {o:?}"),
         }
     }
 
     fn reason(p: &Processed) -> &ParkReason {
         match &p.outcome {
             Outcome::Park(r) => r,
-            Outcome::Route(o) => panic!("routed to {} channels", o.len()),
+            o => panic!("not parked: {o:?}"),
         }
     }
 

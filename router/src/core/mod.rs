@@ -8,10 +8,15 @@
 //!   routing, one output per channel, or a [`crate::reason::ParkReason`].
 //! - [`route`]: one recipient in, its destinations out, with [`aliases`] and [`transport`]
 //!   as its tables; [`table`]: how tables are read and what their faults are.
+//! - ZMailer mode: [`zmailer`] (one message in, one control file out), [`zmailer_envelope`] (what ZMailer's writers put into `router/`) and
+//!   [`control_file`] (what its scheduler reads from `transport/`).
 
 pub mod aliases;
+pub mod control_file;
 pub mod envelope;
 pub mod message;
 pub mod route;
 pub mod table;
 pub mod transport;
+pub mod zmailer;
+pub mod zmailer_envelope;

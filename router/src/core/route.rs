@@ -337,6 +337,9 @@ fn local_dest(local: &str, domain: &str) -> Dest {
 #[derive(Debug, Default)]
 pub struct Expansion {
     dests: Vec<Dest>,
+    /// Per destination: true when an alias expanded into it (ZMailer mode gives such a
+    /// destination the aliases file's privilege, not the network's).
+    aliased: Vec<bool>,
     /// Destinations produced by alias expansion, duplicates included.
     expanded: usize,
 }
@@ -351,7 +354,30 @@ impl Expansion {
             self.expanded += 1;
         }
         self.dests.push(d);
+        self.aliased.push(cap.is_some());
         Ok(())
+    }
+
+    /// Destinations produced so far, duplicates included: where the next recipient's start.
+    pub fn len(&self) -> usize {
+        self.dests.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dests.is_empty()
+    }
+
+    /// [`finish`](Self::finish), each destination with its position among those produced
+    /// (to tell which recipient it came from) and whether an alias expanded into it.
+    pub fn finish_indexed(self) -> Vec<(usize, bool, Dest)> {
+        let mut seen = HashSet::with_capacity(self.dests.len());
+        self.dests
+            .into_iter()
+            .zip(self.aliased)
+            .enumerate()
+            .filter(|(_, (d, _))| seen.insert((d.channel.clone(), dedup_key(&d.address))))
+            .map(|(i, (d, a))| (i, a, d))
+            .collect()
     }
 
     /// The destinations, duplicates removed (the first kept), in order. Two destinations are

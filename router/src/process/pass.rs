@@ -11,6 +11,8 @@ use super::log::Log;
 use super::tables::Files;
 use crate::config::Config;
 use crate::core::message::{Outcome, Processor};
+use crate::core::zmailer::FileFacts;
+use crate::spool::seam::Meta;
 use crate::core::table::TableError;
 use crate::limits::BATCH_MESSAGES_MAX;
 use crate::reason::ParkReason;
@@ -23,18 +25,70 @@ pub struct Settings {
     pub batch: batch::Settings,
     /// The configuration's routing, parser options and header policy.
     pub processor: Arc<Processor>,
+    /// ZMailer mode: who is trusted to name the envelope sender.
+    pub zmailer: Option<Arc<Trust>>,
+}
+
+/// ZMailer mode's trust in the writers of `router/` (ZMailer's router/conf.c:9-13): a file
+/// owned by a trusted user keeps its envelope sender; any other's sender is its owner.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    pub trusted: Vec<u32>,
+    /// Login names by uid, for the sender of an untrusted file.
+    pub names: HashMap<u32, String>,
+}
+
+impl Trust {
+    fn load(c: &Config) -> Trust {
+        let passwd = std::path::Path::new(crate::accounts::PASSWD);
+        Trust {
+            trusted: c
+                .zmailer
+                .trusted()
+                .iter()
+                .filter_map(|u| crate::accounts::id_of(u, passwd))
+                .collect(),
+            names: crate::accounts::entries(passwd)
+                .into_iter()
+                .map(|(n, id)| (id, n))
+                .collect(),
+        }
+    }
+
+    /// The sender to use instead of the envelope's for a file owned by `uid`: `None` when
+    /// `uid` is trusted; its login name (or `uid-<n>` if it has none) otherwise.
+    pub fn sender_for(&self, uid: u32) -> Option<String> {
+        if self.trusted.contains(&uid) {
+            return None;
+        }
+        Some(
+            self.names
+                .get(&uid)
+                .cloned()
+                .unwrap_or_else(|| format!("uid-{uid}")),
+        )
+    }
 }
 
 impl Settings {
     /// The settings of a configuration: loads its tables from their files.
     pub fn from_config(c: &Config) -> Result<Settings, TableError> {
+        let mut processor = Processor::from_config(c, &Files)?;
+        if let Some(z) = &mut processor.zmailer {
+            // ZMailer's rule: what an alias expands into has the privilege of the aliases
+            // file's owner (root for a root-owned file, as ZMailer's own router writes 0).
+            use std::os::unix::fs::MetadataExt;
+            z.alias_privilege = std::fs::metadata(&c.routing.aliases)
+                .map_or(0, |m| i64::from(m.uid()));
+        }
         Ok(Settings {
             batch: batch::Settings {
                 attempts_max: c.limits.attempts_max,
                 message_bytes_max: c.limits.message_bytes_max,
                 batch_messages_max: BATCH_MESSAGES_MAX,
             },
-            processor: Arc::new(Processor::from_config(c, &Files)?),
+            processor: Arc::new(processor),
+            zmailer: c.zmailer.enabled.then(|| Arc::new(Trust::load(c))),
         })
     }
 }
@@ -66,6 +120,7 @@ struct Note {
 /// message once its batch is committed, passes every event on to `report`.
 struct Router<'a> {
     processor: &'a Processor,
+    trust: Option<&'a Trust>,
     arena: &'a mut Arena,
     log: &'a Log,
     report: &'a mut dyn FnMut(Event<'_>),
@@ -73,8 +128,20 @@ struct Router<'a> {
 }
 
 impl Route for Router<'_> {
-    fn route(&mut self, id: &str, bytes: &[u8]) -> Routed {
-        let p = self.processor.process(id, bytes, self.arena);
+    fn route(&mut self, id: &str, meta: &Meta, bytes: &[u8]) -> Routed {
+        let p = match self.trust {
+            None => self.processor.process(id, bytes, self.arena),
+            Some(trust) => {
+                let sender = trust.sender_for(meta.uid);
+                let facts = FileFacts {
+                    ino: meta.ino,
+                    mtime: meta.mtime,
+                    now: now(),
+                    sender_override: sender.as_deref(),
+                };
+                self.processor.process_zmailer(&facts, bytes, self.arena)
+            }
+        };
         self.notes.insert(
             id.into(),
             Note {
@@ -85,6 +152,7 @@ impl Route for Router<'_> {
         );
         match p.outcome {
             Outcome::Route(outputs) => Routed::Outputs(outputs),
+            Outcome::Control { control, channels } => Routed::Control { control, channels },
             Outcome::Park(r) => Routed::Park(r),
         }
     }
@@ -128,19 +196,24 @@ pub fn pass(
     report: &mut dyn FnMut(Event<'_>),
     stop: &dyn Fn() -> bool,
 ) -> (batch::Pass, Result<(), spool::Error>) {
-    match spool::reaper::reap_public(po, public_max_age) {
-        Ok(r) => {
-            for n in &r.foreign {
-                log.line(format_args!(
-                    "public/{} is not a submission; left alone",
-                    super::log::clean(n)
-                ));
+    // In ZMailer mode, public/ is ZMailer's writers': they hold no lock the reaper could test,
+    // so nothing there is ever the router's to remove.
+    if s.zmailer.is_none() {
+        match spool::reaper::reap_public(po, public_max_age) {
+            Ok(r) => {
+                for n in &r.foreign {
+                    log.line(format_args!(
+                        "public/{} is not a submission; left alone",
+                        super::log::clean(n)
+                    ));
+                }
             }
+            Err(e) => log.line(format_args!("reaping public/: {e}")),
         }
-        Err(e) => log.line(format_args!("reaping public/: {e}")),
     }
     let mut router = Router {
         processor: &s.processor,
+        trust: s.zmailer.as_deref(),
         arena,
         log,
         report,
@@ -155,4 +228,10 @@ pub fn pass(
         log.line(format_args!("recovery: {id}: {what}; left alone"));
     }
     (p, result)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

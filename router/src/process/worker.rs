@@ -132,7 +132,14 @@ pub enum OpenFault {
 /// What a routing process needs before its first pass: the postoffice opened and checked,
 /// the configuration's tables loaded.
 pub fn open(c: &Config) -> Result<(Postoffice, Settings), OpenFault> {
-    let po = Postoffice::open(&c.postoffice)?;
+    let mut po = Postoffice::open(&c.postoffice)?;
+    if c.zmailer.enabled {
+        let notify = &c.zmailer.scheduler_notify;
+        po.enable_handoff(
+            c.zmailer.dirhash(),
+            (!notify.as_os_str().is_empty()).then(|| notify.clone()),
+        )?;
+    }
     let s = Settings::from_config(c)?;
     Ok((po, s))
 }

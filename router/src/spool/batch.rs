@@ -23,9 +23,10 @@ use super::attempts;
 use super::claim::{self, Claim, Claimed};
 use super::commit;
 use super::defer;
+use super::handoff;
 use super::layout::Postoffice;
 use super::recover;
-use super::seam::Step;
+use super::seam::{Meta, Step};
 use super::{Error, LeftAlone};
 use crate::names::{self, is_id};
 use crate::reason::ParkReason;
@@ -46,13 +47,20 @@ pub struct Settings {
 pub enum Routed {
     /// One output per channel: (channel, the output file's bytes).
     Outputs(Vec<(String, Vec<u8>)>),
+    /// ZMailer mode: the control file (the message itself moves to `queue/`), and the
+    /// channels its recipients go to, for the log.
+    Control {
+        control: Vec<u8>,
+        channels: Vec<String>,
+    },
     Park(ParkReason),
 }
 
 /// The layer above: routes a message's bytes, and hears what the pass does.
 pub trait Route {
-    /// Routes message `id` (its whole router input).
-    fn route(&mut self, id: &str, bytes: &[u8]) -> Routed;
+    /// Routes message `id` (its whole router input; `meta` is what the claim's `fstat` said
+    /// of its file).
+    fn route(&mut self, id: &str, meta: &Meta, bytes: &[u8]) -> Routed;
     /// Hears of each step a supervisor or a log needs.
     fn event(&mut self, ev: Event<'_>);
 }
@@ -126,6 +134,11 @@ enum Plan {
     /// The channels it goes to. Their output bytes live only from routing to staging: a
     /// batch holds at most one message's bytes at a time, not 64 (docs/router.md, memory).
     Route {
+        channels: Vec<String>,
+    },
+    /// ZMailer mode: the message and its control file go to the scheduler; the channels are
+    /// for the log.
+    Handoff {
         channels: Vec<String>,
     },
     Defer(ParkReason),
@@ -268,7 +281,7 @@ impl Batch<'_, '_> {
             }
             assert_eq!(w.state, State::Removed, "{} not finished", w.claimed.id);
             let fate = match w.plan {
-                Plan::Route { channels } => {
+                Plan::Route { channels } | Plan::Handoff { channels } => {
                     self.pass.routed += 1;
                     Fate::Routed { channels }
                 }
@@ -298,6 +311,10 @@ impl Batch<'_, '_> {
         let (po, s) = (self.po, self.s);
         let mut batch: Vec<Work> = Vec::new();
         for id in ids {
+            // ZMailer's router/ holds its 26 hash directories A..Z: not messages, not foreign.
+            if po.handoff.is_some() && id.len() == 1 && id.as_bytes()[0].is_ascii_uppercase() {
+                continue;
+            }
             let c = match claim::claim(po, id) {
                 Ok(Claim::Won(c)) => c,
                 Ok(Claim::Left(x)) => {
@@ -389,6 +406,10 @@ impl Batch<'_, '_> {
                             commit::stage(po, &w.claimed.id, &ch, &bytes)?;
                         }
                     }
+                    Routed::Control { control, channels } => {
+                        w.plan = Plan::Handoff { channels };
+                        handoff::stage(po, &w.claimed.id, &control)?;
+                    }
                     Routed::Park(r) => w.plan = Plan::Defer(r),
                 }
             }
@@ -405,6 +426,8 @@ impl Batch<'_, '_> {
                 Plan::Route { channels } => {
                     commit::plan(po, &w.claimed.id, channels).map_err(Error::from)
                 }
+                Plan::Handoff { .. } => commit::plan_handoff(po, &w.claimed.id, w.claimed.meta.ino)
+                    .map_err(Error::from),
                 Plan::Defer(_) => defer::commit(po, &w.claimed.id),
             };
             match r {
@@ -417,9 +440,18 @@ impl Batch<'_, '_> {
         }
         fs.syncfs(Step::S3, &po.work)?;
         // C5.
+        let mut handed = Vec::new();
         for w in batch.iter_mut().filter(|w| w.conflict.is_none()) {
-            if let Plan::Route { channels } = &w.plan {
-                match commit::publish(po, &w.claimed.id, channels) {
+            let published = match &w.plan {
+                Plan::Route { channels } => Some(commit::publish(po, &w.claimed.id, channels)),
+                Plan::Handoff { .. } => {
+                    handed.push(w.claimed.meta.ino);
+                    Some(handoff::publish(po, &w.claimed.id, w.claimed.meta.ino))
+                }
+                Plan::Defer(_) => None,
+            };
+            if let Some(published) = published {
+                match published {
                     Ok(()) => {}
                     // Committed: recovery rolls it forward once the earlier copy is gone.
                     Err(Error::IdReused { place, .. }) => {
@@ -432,10 +464,14 @@ impl Batch<'_, '_> {
             w.advance(State::Published);
         }
         fs.syncfs(Step::S4, &po.work)?;
+        if !handed.is_empty() {
+            handoff::notify(po, &handed);
+        }
         // C6.
         for w in batch.iter_mut().filter(|w| w.conflict.is_none()) {
             match &w.plan {
                 Plan::Route { .. } => commit::remove_message(po, &w.claimed.id)?,
+                Plan::Handoff { .. } => handoff::remove_counter(po, &w.claimed.id)?,
                 Plan::Defer(_) => defer::cleanup(po, &w.claimed.id)?,
             }
             w.advance(State::Removed);
@@ -443,7 +479,7 @@ impl Batch<'_, '_> {
         fs.syncfs(Step::S5, &po.work)?;
         // C7.
         for w in batch.iter().filter(|w| w.conflict.is_none()) {
-            if let Plan::Route { .. } = &w.plan {
+            if let Plan::Route { .. } | Plan::Handoff { .. } = &w.plan {
                 commit::remove_plan(po, &w.claimed.id)?;
             }
         }
@@ -472,7 +508,7 @@ impl Batch<'_, '_> {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(self.route.route(&w.claimed.id, &bytes))
+        Ok(self.route.route(&w.claimed.id, &w.claimed.meta, &bytes))
     }
 }
 
@@ -509,6 +545,10 @@ fn release(po: &Postoffice, id: &str, plan: &Plan, state: State) -> Result<(), E
         Plan::Route { channels } => {
             attempts::unbump(po, id)?;
             commit::roll_back(po, id, channels)
+        }
+        Plan::Handoff { .. } => {
+            attempts::unbump(po, id)?;
+            commit::roll_back(po, id, std::iter::empty::<&str>())
         }
         Plan::Defer(_) => commit::roll_back(po, id, std::iter::empty::<&str>()),
     }

@@ -29,6 +29,21 @@ pub fn stage(po: &Postoffice, id: &str, channel: &str, bytes: &[u8]) -> io::Resu
     po.fs.write_all(Step::C3StageWrite, &f, bytes)
 }
 
+/// What a plan commits to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// The router's own format: these channels' staged outputs.
+    Channels(Vec<String>),
+    /// ZMailer mode: the message and its control file, named by this inode number.
+    Handoff(u64),
+}
+
+/// ZMailer mode's plan text: `id <id>`, `handoff <ino>`, `end`.
+pub fn handoff_plan_text(id: &str, ino: u64) -> String {
+    assert!(names::is_id(id), "plan for a bad id {id:?}");
+    format!("id {id}\nhandoff {ino}\nend\n")
+}
+
 /// The text of a plan: `id <id>`, one `channel <name>` per output, `end`.
 pub fn plan_text<C: AsRef<str>>(id: &str, channels: impl IntoIterator<Item = C>) -> String {
     assert!(names::is_id(id), "plan for a bad id {id:?}");
@@ -54,20 +69,32 @@ pub enum PlanError {
     NoEnd,
 }
 
-/// Reads a plan's text back: the channels it names. Strict: a plan that does not say its own
-/// id first, names anything but channels, or lacks its `end` record is no plan.
-pub fn parse_plan(id: &str, text: &str) -> Result<Vec<String>, PlanError> {
+/// Reads a plan's text back: the channels it names, or the handoff. Strict: a plan that does
+/// not say its own id first, names anything but channels (or one handoff alone), or lacks
+/// its `end` record is no plan.
+pub fn parse_plan(id: &str, text: &str) -> Result<Planned, PlanError> {
     let mut lines = text.lines();
     if lines.next() != Some(&format!("id {id}")) {
         return Err(PlanError::WrongId(id.into()));
     }
     let mut channels = Vec::new();
+    let mut handoff = None;
     for line in lines {
         if line == "end" {
-            return Ok(channels);
+            return Ok(match handoff {
+                Some(ino) => Planned::Handoff(ino),
+                None => Planned::Channels(channels),
+            });
+        }
+        if let Some(ino) = line.strip_prefix("handoff ") {
+            match ino.parse() {
+                Ok(ino) if handoff.is_none() && channels.is_empty() => handoff = Some(ino),
+                _ => return Err(PlanError::BadLine(line.into())),
+            }
+            continue;
         }
         match line.strip_prefix("channel ") {
-            Some(c) if names::is_channel(c) => channels.push(c.to_string()),
+            Some(c) if names::is_channel(c) && handoff.is_none() => channels.push(c.to_string()),
             _ => return Err(PlanError::BadLine(line.into())),
         }
     }
@@ -80,7 +107,15 @@ pub fn plan<C: AsRef<str>>(
     id: &str,
     channels: impl IntoIterator<Item = C>,
 ) -> io::Result<()> {
-    let text = plan_text(id, channels);
+    write_plan(po, id, &plan_text(id, channels))
+}
+
+/// C4 in ZMailer mode.
+pub fn plan_handoff(po: &Postoffice, id: &str, ino: u64) -> io::Result<()> {
+    write_plan(po, id, &handoff_plan_text(id, ino))
+}
+
+fn write_plan(po: &Postoffice, id: &str, text: &str) -> io::Result<()> {
     let tmp = names::plan_tmp(id);
     let f = match po.fs.create_excl(Step::C4PlanCreate, &po.work, &tmp) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -157,6 +192,10 @@ pub fn roll_back<C: AsRef<str>>(
             &names::staged(id, c.as_ref()),
         )?;
     }
+    if po.handoff.is_some() {
+        po.fs
+            .unlink(Step::B1ControlUnlink, &po.work, &names::control(id))?;
+    }
     po.fs
         .unlink(Step::B1PlanTmpUnlink, &po.work, &names::plan_tmp(id))?;
     po.fs
@@ -186,9 +225,19 @@ mod tests {
         let text = plan_text("m1", ["smtp", "local"]);
         assert_eq!(
             parse_plan("m1", &text),
-            Ok(vec!["smtp".into(), "local".into()])
+            Ok(Planned::Channels(vec!["smtp".into(), "local".into()]))
         );
-        assert_eq!(parse_plan("m1", "id m1\nend\n"), Ok(vec![]));
+        assert_eq!(
+            parse_plan("m1", "id m1\nend\n"),
+            Ok(Planned::Channels(vec![]))
+        );
+        let h = handoff_plan_text("m1", 2_171_421);
+        assert_eq!(parse_plan("m1", &h), Ok(Planned::Handoff(2_171_421)));
+        for cut in 0..h.len() - 1 {
+            assert!(parse_plan("m1", &h[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(parse_plan("m1", "id m1\nhandoff 1\nchannel smtp\nend\n").is_err());
+        assert!(parse_plan("m1", "id m1\nhandoff 1\nhandoff 2\nend\n").is_err());
         // Cut short at every byte: never a plan with fewer channels.
         for cut in 0..text.len() - 1 {
             assert!(parse_plan("m1", &text[..cut]).is_err(), "cut at {cut}");

@@ -49,6 +49,8 @@ pub struct Postoffice {
     pub deferred: Dir,
     dev: u64,
     channels: Mutex<HashMap<String, Arc<Dir>>>,
+    /// ZMailer mode: where control files go, and how (None: the router's own format).
+    pub handoff: Option<super::handoff::Handoff>,
 }
 
 pub const SUBDIRS: [&str; 5] = ["public", "router", "work", "queue", "deferred"];
@@ -99,6 +101,26 @@ impl Postoffice {
         fs.fsync_dir(Step::O0Fsync, &top)
     }
 
+    /// ZMailer mode's init: ZMailer's postoffice (made by its post-install) gets the router's
+    /// `work/`, owned by `owners`, mode 0700; ZMailer's own directories are not touched
+    /// (their modes are ZMailer's: its smtpserver writes `router/` as `daemon`).
+    pub fn init_zmailer(root: &Path, owners: Owners) -> io::Result<()> {
+        let fs = seam::from_env();
+        let top = fs.open_root(root)?;
+        for d in ["router", "transport", "queue", "deferred", "public"] {
+            fs.open_dir(Step::O1Open, &top, d).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("{d}/: {e} (is this ZMailer's postoffice, made by its post-install?)"),
+                )
+            })?;
+        }
+        fs.mkdir(Step::O0Mkdir, &top, "work")?;
+        let work = fs.open_dir(Step::O0Mode, &top, "work")?;
+        fs.set_mode(Step::O0Mode, &work, 0o700, owners.user, owners.group)?;
+        fs.fsync_dir(Step::O0Fsync, &top)
+    }
+
     /// Opens the postoffice at `root` with the process's seam ([`seam::from_env`]).
     pub fn open(root: &Path) -> Result<Postoffice, OpenError> {
         Postoffice::open_with(root, seam::from_env())
@@ -123,6 +145,7 @@ impl Postoffice {
             fs: fs.clone(),
             dev,
             channels: Mutex::new(HashMap::new()),
+            handoff: None,
         };
         for d in [&po.public, &po.router, &po.work, &po.queue, &po.deferred] {
             po.check_dev(d)?;
@@ -130,7 +153,31 @@ impl Postoffice {
         Ok(po)
     }
 
-    fn check_dev(&self, d: &Dir) -> Result<(), OpenError> {
+    /// Turns ZMailer mode on: opens `transport/` (ZMailer's post-install made it, with its
+    /// `queue/`), checked like the others. `dirhash` is `SCHEDULERDIRHASH`; `notify` the
+    /// scheduler's socket.
+    pub fn enable_handoff(
+        &mut self,
+        dirhash: u8,
+        notify: Option<PathBuf>,
+    ) -> Result<(), OpenError> {
+        let top = self.fs.open_root(&self.root).map_err(|source| OpenError::Io {
+            path: self.root.clone(),
+            source,
+        })?;
+        let transport = self
+            .fs
+            .open_dir(Step::O1Open, &top, "transport")
+            .map_err(|source| OpenError::Io {
+                path: self.root.join("transport"),
+                source,
+            })?;
+        self.check_dev(&transport)?;
+        self.handoff = Some(super::handoff::Handoff::new(transport, dirhash, notify));
+        Ok(())
+    }
+
+    pub(super) fn check_dev(&self, d: &Dir) -> Result<(), OpenError> {
         let dev = self
             .fs
             .dir_meta(d)

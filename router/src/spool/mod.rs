@@ -15,6 +15,8 @@
 //! - [`batch`]: route a batch: C1–C7 and S1–S5 as one sequence.
 //! - [`commit`]: fan-out through a plan (C3 stage, C4 plan, C5 publish, C6–C7), and the
 //!   roll-back (B1–B3) recovery and release share.
+//! - [`handoff`]: ZMailer mode's commit: the control file into `transport/`, the message
+//!   into `queue/` (H3, H5), and the scheduler told.
 //! - [`defer`]: park a message with a reason file (C3, C4, C6).
 //! - [`reason_file`]: the reason file's one writer and one reader.
 //! - [`recover`]: finish or undo what a dead router left in `work/` (R1–R4).
@@ -29,6 +31,7 @@ pub mod commit;
 pub mod defer;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
+pub mod handoff;
 pub mod layout;
 pub mod parked;
 pub mod reaper;

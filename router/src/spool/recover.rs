@@ -18,7 +18,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::commit::{self, PlanError};
+use super::commit::{self, PlanError, Planned};
+use super::handoff;
 use super::layout::Postoffice;
 use super::seam::{self, Step};
 use super::Error;
@@ -134,7 +135,7 @@ fn staged_by_owner(work: &[String]) -> BTreeMap<&str, Vec<&str>> {
 }
 
 /// The plan of `id`, if there is one: the channels it names, or why it is no plan.
-fn read_plan(po: &Postoffice, id: &str) -> Result<Option<Result<Vec<String>, PlanError>>, Error> {
+fn read_plan(po: &Postoffice, id: &str) -> Result<Option<Result<Planned, PlanError>>, Error> {
     let Some(f) = po
         .fs
         .open_read(Step::R3PlanOpen, &po.work, &names::plan(id))?
@@ -149,12 +150,27 @@ fn read_plan(po: &Postoffice, id: &str) -> Result<Option<Result<Vec<String>, Pla
 fn roll_forward(
     po: &Postoffice,
     id: &str,
-    channels: &[String],
+    planned: &Planned,
     r: &mut Recovered,
 ) -> Result<(), Error> {
-    commit::publish(po, id, channels)?;
-    po.fs.syncfs(Step::R3S4, &po.work)?;
-    commit::remove_message(po, id)?;
+    match planned {
+        Planned::Channels(channels) => {
+            commit::publish(po, id, channels)?;
+            po.fs.syncfs(Step::R3S4, &po.work)?;
+            commit::remove_message(po, id)?;
+        }
+        Planned::Handoff(_) if po.handoff.is_none() => {
+            return Err(Error::Disk(std::io::Error::other(
+                "a ZMailer-mode plan in a postoffice the router does not run in ZMailer mode; start it with [zmailer] enabled",
+            )));
+        }
+        Planned::Handoff(ino) => {
+            handoff::publish(po, id, *ino)?;
+            po.fs.syncfs(Step::R3S4, &po.work)?;
+            handoff::notify(po, &[*ino]);
+            handoff::remove_counter(po, id)?;
+        }
+    }
     po.fs.syncfs(Step::R3S5, &po.work)?;
     commit::remove_plan(po, id)?;
     po.fs
@@ -171,7 +187,7 @@ fn recover_locked(
     r: &mut Recovered,
 ) -> Result<(), Error> {
     match read_plan(po, id)? {
-        Some(Ok(channels)) => return roll_forward(po, id, &channels, r),
+        Some(Ok(planned)) => return roll_forward(po, id, &planned, r),
         // A plan that does not read back whole was never synced (S3 syncs it before anything
         // is published), so nothing was published: it is no commit point. Roll back.
         Some(Err(_)) => {
@@ -195,13 +211,19 @@ fn recover_orphan(
     r: &mut Recovered,
 ) -> Result<(), Error> {
     match read_plan(po, id)? {
-        Some(Ok(channels)) => return roll_forward(po, id, &channels, r),
+        Some(Ok(planned)) => return roll_forward(po, id, &planned, r),
         Some(Err(e)) => {
             r.anomalies
                 .push((id.into(), format!("work/{id}#plan: {e}")));
             return Ok(());
         }
         None => {}
+    }
+    if po.handoff.is_some() && po.fs.exists(&po.work, &names::control(id))? {
+        r.anomalies.push((
+            id.into(),
+            format!("work/{id}#control staged with neither message nor plan"),
+        ));
     }
     if po.fs.exists(&po.deferred, id)? {
         po.fs

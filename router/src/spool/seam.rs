@@ -78,6 +78,12 @@ pub struct Meta {
     /// Seconds since it was last modified, with the fraction (0 if its time is ahead).
     pub age_secs: f64,
     pub dev: u64,
+    /// The inode number: ZMailer names its output after it (`transport/<H1>/<H2>/<ino>`).
+    pub ino: u64,
+    /// The owner: ZMailer mode trusts a message's envelope by who wrote the file.
+    pub uid: u32,
+    /// The modification time, seconds since the epoch (ZMailer's spool id is made of it).
+    pub mtime: i64,
 }
 
 impl Meta {
@@ -262,6 +268,10 @@ fn meta_of(st: &rfs::Stat) -> Meta {
         links: st.st_nlink as u64,
         age_secs: (now - mtime).max(0.0),
         dev: st.st_dev,
+        ino: st.st_ino,
+        uid: st.st_uid,
+        #[allow(clippy::unnecessary_cast)] // i64 on 64-bit targets
+        mtime: st.st_mtime as i64,
     }
 }
 

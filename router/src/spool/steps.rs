@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `P` | publish a submission: public/ → router/ |
 //! | `C`, `S` | route a batch: the actions C1–C7 and the syncs S1–S5 between them |
+//! | `H` | ZMailer mode's steps in place of C3's staging and C5's publishing |
 //! | `R` | recovery of what a dead router left in work/ |
 //! | `B` | roll back an uncommitted message (recovery, release) |
 //! | `A` | take back an attempt (the disk's fault, not the message's) |
@@ -63,6 +64,8 @@ steps! {
     C3Read => "C3.read",
     C3StageCreate => "C3.stage-create",
     C3StageWrite => "C3.stage-write",
+    H3ControlCreate => "H3.control-create",
+    H3ControlWrite => "H3.control-write",
     C3ReasonClear => "C3.reason-clear",
     C3ReasonCreate => "C3.reason-create",
     C3ReasonWrite => "C3.reason-write",
@@ -77,6 +80,8 @@ steps! {
     C5Mkdir => "C5.mkdir",
     C5MkdirFsync => "C5.mkdir-fsync",
     C5Publish => "C5.publish",
+    H5Message => "H5.message",
+    H5Control => "H5.control",
     S4 => "S4",
     C6MessageUnlink => "C6.message-unlink",
     C6AttemptsUnlink => "C6.attempts-unlink",
@@ -95,6 +100,7 @@ steps! {
     R4AttemptsUnlink => "R4.attempts-unlink",
     // Roll back.
     B1StagedUnlink => "B1.staged-unlink",
+    B1ControlUnlink => "B1.control-unlink",
     B1PlanTmpUnlink => "B1.plan-tmp-unlink",
     B1ReasonUnlink => "B1.reason-unlink",
     B2Rename => "B2.rename",

@@ -7,7 +7,7 @@ pub const PASSWD: &str = "/etc/passwd";
 pub const GROUP: &str = "/etc/group";
 
 /// The `(name, id)` of every entry of `db`.
-fn entries(db: &Path) -> Vec<(String, u32)> {
+pub fn entries(db: &Path) -> Vec<(String, u32)> {
     let text = std::fs::read_to_string(db).unwrap_or_default();
     text.lines()
         .filter_map(|l| {
