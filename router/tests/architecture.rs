@@ -45,9 +45,7 @@ fn layer(src: &Path, p: &Path) -> &'static str {
 
 /// What each layer may name with `crate::` (the binary's cli uses `router::`).
 fn allowed(layer: &str) -> &'static [&'static str] {
-    const LEAVES: [&str; 6] = [
-        "accounts", "config", "limits", "names", "reason", "corpus",
-    ];
+    const LEAVES: [&str; 6] = ["accounts", "config", "limits", "names", "reason", "corpus"];
     match layer {
         "process" => &[
             "process", "spool", "core", "accounts", "config", "limits", "names", "reason",

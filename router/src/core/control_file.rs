@@ -112,7 +112,10 @@ impl ControlFile<'_> {
 /// A value on a line of its own: line ends cannot occur (every value comes from one envelope
 /// or header line), and are asserted away.
 fn one_line(s: &str) -> &str {
-    assert!(!s.contains(['\n', '\r']), "control file value with a line end");
+    assert!(
+        !s.contains(['\n', '\r']),
+        "control file value with a line end"
+    );
     s
 }
 
@@ -134,7 +137,9 @@ pub fn field(s: &str) -> String {
             _ => {}
         }
     }
-    if !needs && !quoted {
+    // A quote left open, or a backslash at the end, would swallow the blank after the field.
+    let wrapped = s.len() >= 2 && s.starts_with('"') && s.ends_with('"');
+    if !needs && !quoted && !escaped && !wrapped && s != "-" {
         return s.into();
     }
     let mut out = String::with_capacity(s.len() + 4);
@@ -266,10 +271,14 @@ pub enum ControlError {
 
 /// Reads a control file back: strict, so that a file cut short is never taken for whole.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, ControlError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| ControlError::BadLine(0))?;
-    let (lines, header) = text.split_once("\nm\n").ok_or(ControlError::Cut)?;
-    let header = header.strip_suffix('\n').ok_or(ControlError::Cut)?;
-    if !header.ends_with('\n') || header.contains("\n\n") {
+    // The header block is the message's bytes (8-bit, perhaps not UTF-8); the lines before it
+    // are the router's own, UTF-8.
+    let m = memchr::memmem::find(bytes, b"\nm\n").ok_or(ControlError::Cut)?;
+    let lines = std::str::from_utf8(&bytes[..m]).map_err(|_| ControlError::BadLine(0))?;
+    let header = bytes[m + 3..]
+        .strip_suffix(b"\n")
+        .ok_or(ControlError::Cut)?;
+    if !header.ends_with(b"\n") || memchr::memmem::find(header, b"\n\n").is_some() {
         return Err(ControlError::Cut);
     }
     let mut it = lines.lines().enumerate();
@@ -302,37 +311,71 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ControlError> {
         body_offset: body_offset.ok_or(ControlError::Missing)?,
         sender,
         rcpts,
-        header: header.as_bytes().to_vec(),
+        header: header.to_vec(),
     })
 }
 
-/// `<channel> <host> <user> <privilege>`, fields as [`field`] prints them.
+/// The recipients of any control file, as ZMailer's own router writes them too (several
+/// sender groups, each with its `m` block): every `r` line and the `N` after it. Lenient: for
+/// comparing outputs, not for deciding what is committed (that is [`parse`]).
+pub fn recipients_of(bytes: &[u8]) -> Vec<Recipient> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: Vec<Recipient> = Vec::new();
+    let mut in_header = false;
+    for l in text.lines() {
+        if in_header {
+            in_header = !l.is_empty();
+            continue;
+        }
+        if l == "m" {
+            in_header = true;
+        } else if let Some(rest) = l.strip_prefix('r').and_then(|r| r.get(11..)) {
+            if let Some(line) = address_line(rest) {
+                out.push(Recipient { line, dsn: None });
+            }
+        } else if let Some(d) = l.strip_prefix("N ") {
+            if let Some(r) = out.last_mut() {
+                r.dsn = Some(d.into());
+            }
+        }
+    }
+    out
+}
+
+/// `<channel> <host> <user> <privilege>`, fields as [`field`] prints them: a field ends at a
+/// blank outside quotes (`"quoted user"@x` is one field); one wholly in quotes is unquoted.
 fn address_line(s: &str) -> Option<Line> {
     let mut fields = Vec::with_capacity(4);
-    let mut rest = s.trim_start();
+    let mut rest = s.trim_start_matches(' ');
     while !rest.is_empty() {
-        let (f, r) = if let Some(q) = rest.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = q.char_indices();
-            let mut end = None;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => out.push(chars.next()?.1),
-                    '"' => {
-                        end = Some(i + 1);
-                        break;
-                    }
-                    c => out.push(c),
+        let (mut quoted, mut escaped, mut end) = (false, false, rest.len());
+        for (i, c) in rest.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    end = i;
+                    break;
                 }
+                _ => {}
             }
-            (out, &q[end?..])
-        } else {
-            let i = rest.find(' ').unwrap_or(rest.len());
-            let f = &rest[..i];
-            (if f == "-" { String::new() } else { f.into() }, &rest[i..])
+        }
+        let f = &rest[..end];
+        let f = match f.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+            Some(inner) if f.len() >= 2 => {
+                let mut out = String::with_capacity(inner.len());
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    out.push(if c == '\\' { chars.next()? } else { c });
+                }
+                out
+            }
+            _ if f == "-" => String::new(),
+            _ => f.to_string(),
         };
         fields.push(f);
-        rest = r.trim_start();
+        rest = rest[end..].trim_start_matches(' ');
     }
     let [channel, host, user, privilege] = <[String; 4]>::try_from(fields).ok()?;
     Some(Line {
@@ -351,17 +394,56 @@ mod tests {
     fn spool_ids_and_hash_dirs_as_zmailer_makes_them() {
         // From a real run of ZMailer's router: inode 2171421, Mon, 30 Nov 2026 05:10:30 UTC.
         let t = 1_796_015_430;
-        assert_eq!(Civil::from_unix(t).rfc5322(), "Mon, 30 Nov 2026 05:10:30 +0000");
+        assert_eq!(
+            Civil::from_unix(t).rfc5322(),
+            "Mon, 30 Nov 2026 05:10:30 +0000"
+        );
         assert_eq!(spool_id(2_171_421, t), "S2171421AbmK3FKa");
         assert_eq!(hash_dirs(2_171_421, 2), ["E", "F"]);
         assert_eq!(hash_dirs(836_008, 2), ["S", "E"]);
         assert_eq!(hash_dirs(836_008, 1), ["E"]);
         assert!(hash_dirs(1, 0).is_empty());
-        assert_eq!(Civil::from_unix(0).rfc5322(), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            Civil::from_unix(0).rfc5322(),
+            "Thu, 01 Jan 1970 00:00:00 +0000"
+        );
         assert_eq!(
             Civil::from_unix(951_782_400).rfc5322(),
             "Tue, 29 Feb 2000 00:00:00 +0000"
         );
+    }
+
+    /// Every string of up to 5 characters from an alphabet of the bytes that matter reads back
+    /// as itself, in every position of a line.
+    #[test]
+    fn every_field_reads_back_as_written() {
+        let alphabet = ['a', '"', '\\', ' ', '-', '@'];
+        let mut words = vec![String::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for w in &words {
+                for c in alphabet {
+                    next.push(format!("{w}{c}"));
+                }
+            }
+            words.extend(next.iter().cloned());
+            words.dedup();
+            if words.len() > 10_000 {
+                break;
+            }
+        }
+        words.sort();
+        words.dedup();
+        assert!(words.len() > 9000, "{}", words.len());
+        for w in &words {
+            let line = format!("{} {} {} 7", field(w), field("h"), field(w));
+            let back = address_line(&line).unwrap_or_else(|| panic!("{w:?} as {line:?}"));
+            assert_eq!(
+                (&back.channel, &back.user, back.privilege),
+                (w, w, 7),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]
@@ -371,6 +453,11 @@ mod tests {
         assert_eq!(field("\"quoted user\"@x"), "\"quoted user\"@x");
         assert_eq!(field("|/bin/prog -x"), "\"|/bin/prog -x\"");
         assert_eq!(field("a\"b"), "\"a\\\"b\"");
+        assert_eq!(field("a\\"), "\"a\\\\\"");
+        assert_eq!(
+            address_line(&format!("error x {} 1", field("a\\"))).map(|l| l.user),
+            Some("a\\".into())
+        );
     }
 
     fn example() -> Vec<u8> {
@@ -418,6 +505,14 @@ mod tests {
         let p = parse(&out).unwrap();
         assert_eq!((p.ino, p.body_offset, p.rcpts.len()), (2_171_421, 758, 2));
         assert_eq!(p.rcpts[1].line.user, "|/bin/prog -x");
+        assert_eq!(
+            address_line("smtp [mx]:25 \"eri.\"@example.net 65534").map(|l| l.user),
+            Some("\"eri.\"@example.net".into())
+        );
+        assert_eq!(
+            address_line("error unresolvable \"<frank@se: one l\" 65534").map(|l| l.user),
+            Some("<frank@se: one l".into())
+        );
         assert_eq!(p.sender.unwrap().channel, "local");
         for cut in 0..out.len() {
             assert!(parse(&out[..cut]).is_err(), "cut at {cut} parsed");
@@ -441,7 +536,10 @@ mod tests {
                 ("error", "nosuchuser")
             ]
         );
-        assert_eq!(p.rcpts[0].line.user, "|/var/tmp/zmailer-router-interop/bin/autoanswer.pl");
+        assert_eq!(
+            p.rcpts[0].line.user,
+            "|/var/tmp/zmailer-router-interop/bin/autoanswer.pl"
+        );
     }
 
     #[test]

@@ -367,17 +367,11 @@ impl Expansion {
         self.dests.is_empty()
     }
 
-    /// [`finish`](Self::finish), each destination with its position among those produced
-    /// (to tell which recipient it came from) and whether an alias expanded into it.
-    pub fn finish_indexed(self) -> Vec<(usize, bool, Dest)> {
-        let mut seen = HashSet::with_capacity(self.dests.len());
-        self.dests
-            .into_iter()
-            .zip(self.aliased)
-            .enumerate()
-            .filter(|(_, (d, _))| seen.insert((d.channel.clone(), dedup_key(&d.address))))
-            .map(|(i, (d, a))| (i, a, d))
-            .collect()
+    /// Every destination as produced, duplicates kept, each with whether an alias expanded
+    /// into it: for a caller that removes duplicates by a key of its own (ZMailer mode keeps
+    /// one line per recipient given, as its DSNs are per recipient).
+    pub fn into_raw(self) -> Vec<(bool, Dest)> {
+        self.aliased.into_iter().zip(self.dests).collect()
     }
 
     /// The destinations, duplicates removed (the first kept), in order. Two destinations are
@@ -393,7 +387,7 @@ impl Expansion {
 }
 
 /// The address with its domain lower-cased, for `<local@domain>`; anything else as it is.
-fn dedup_key(address: &str) -> String {
+pub fn dedup_key(address: &str) -> String {
     match address
         .strip_prefix('<')
         .and_then(|a| a.strip_suffix('>'))

@@ -26,7 +26,7 @@ use mailaddr::Arena;
 
 use super::control_file::{self, Civil, ControlFile, Line, Recipient, NOBODY};
 use super::message::{Outcome, Processed, Processor};
-use super::route::Expansion;
+use super::route::{dedup_key, Expansion};
 use super::zmailer_envelope::{self, ZRcpt};
 use crate::config::Config;
 use crate::reason::ParkReason;
@@ -146,48 +146,27 @@ impl Processor {
             let path = format!("<{}>", qualify(address, &z.origin));
             self.routing.route_path(&path, arena, &mut x)?;
         }
+        // One line per destination of each recipient given: two recipients an alias sends to
+        // the same user are two lines, as in ZMailer's own output (each has its DSN).
+        let mut seen = std::collections::HashSet::new();
         let rcpts: Vec<Recipient> = x
-            .finish_indexed()
+            .into_raw()
             .into_iter()
-            .map(|(i, aliased, d)| {
+            .enumerate()
+            .filter(|(i, (_, d))| {
+                let who = starts.partition_point(|&s| s <= *i) - 1;
+                seen.insert((
+                    given[who].0.to_ascii_lowercase(),
+                    d.channel.clone(),
+                    dedup_key(&d.address),
+                ))
+            })
+            .map(|(i, (aliased, d))| {
                 let who = starts.partition_point(|&s| s <= i) - 1;
                 let (given, dsn) = &given[who];
                 let privilege = if aliased { z.alias_privilege } else { NOBODY };
-                let user = unbracket(&d.address).to_string();
-                let line = match d.channel.as_str() {
-                    "local" => Line {
-                        channel: "local".into(),
-                        host: given.clone(),
-                        user,
-                        privilege,
-                    },
-                    "pipe" => Line {
-                        channel: "local".into(),
-                        host: format!("pipe.{given}"),
-                        user: format!("|{}", d.address),
-                        privilege,
-                    },
-                    "file" => Line {
-                        channel: "local".into(),
-                        host: format!("file.{given}"),
-                        user: d.address,
-                        privilege,
-                    },
-                    "error" => Line {
-                        channel: "error".into(),
-                        host: "unresolvable".into(),
-                        user,
-                        privilege: NOBODY,
-                    },
-                    _ => Line {
-                        channel: d.channel,
-                        host: if d.host == "-" { String::new() } else { d.host },
-                        user,
-                        privilege: NOBODY,
-                    },
-                };
                 Recipient {
-                    line,
+                    line: address_line(d, given, privilege),
                     dsn: dsn.map(str::to_string),
                 }
             })
@@ -213,6 +192,44 @@ impl Processor {
             }
         }
         Ok((out, channels))
+    }
+}
+
+/// The control file's line for destination `d` of recipient `given` (the table in the module
+/// documentation).
+fn address_line(d: super::route::Dest, given: &str, privilege: i64) -> Line {
+    let user = unbracket(&d.address).to_string();
+    match d.channel.as_str() {
+        "local" => Line {
+            channel: "local".into(),
+            host: given.into(),
+            user,
+            privilege,
+        },
+        "pipe" => Line {
+            channel: "local".into(),
+            host: format!("pipe.{given}"),
+            user: format!("|{}", d.address),
+            privilege,
+        },
+        "file" => Line {
+            channel: "local".into(),
+            host: format!("file.{given}"),
+            user: d.address,
+            privilege,
+        },
+        "error" => Line {
+            channel: "error".into(),
+            host: "unresolvable".into(),
+            user,
+            privilege: NOBODY,
+        },
+        _ => Line {
+            channel: d.channel,
+            host: if d.host == "-" { String::new() } else { d.host },
+            user,
+            privilege: NOBODY,
+        },
     }
 }
 
@@ -285,10 +302,11 @@ fn rewrite_header(
         }
         pos = end;
         if !matches!(line[0], b' ' | b'\t') {
-            let name = line
-                .iter()
-                .position(|&b| b == b':')
-                .map(|i| String::from_utf8_lossy(&line[..i]).trim().to_ascii_lowercase());
+            let name = line.iter().position(|&b| b == b':').map(|i| {
+                String::from_utf8_lossy(&line[..i])
+                    .trim()
+                    .to_ascii_lowercase()
+            });
             let name = name.as_deref().unwrap_or("");
             keep = !DROPPED.contains(&name);
             match name {
@@ -307,10 +325,13 @@ fn rewrite_header(
             out.push(b'\n');
         }
     };
-    let message_id = match has_id.filter(|i| !i.is_empty()) {
-        Some(id) => id,
+    let made = || format!("<{spool_id}@{}>", z.hostname);
+    let message_id = match has_id {
+        // The `l` line is one line: an id with a control byte (a stray CR) is not used there.
+        Some(id) if !id.is_empty() && !id.chars().any(char::is_control) => id,
+        Some(_) => made(),
         None => {
-            let id = format!("<{spool_id}@{}>", z.hostname);
+            let id = made();
             out.extend_from_slice(format!("Message-Id: {id}\n").as_bytes());
             id
         }
@@ -384,9 +405,15 @@ mod tests {
         let c = control(&r);
         assert!(c.starts_with("@ 0x00000007\ni 2171421\no 758\nl <zmtest-6b0d054666c0-2@client.example>\ne root@zm.test\ns local root@zm.test root@zm.test 1\n"), "{c}");
         assert!(c.contains("r           local postmaster@zm.test root@zm.test 0\nN NOTIFY=FAILURE,DELAY ORCPT=rfc822;postmaster@zm.test INRCPT=rfc822;postmaster@zm.test INFROM=rfc822;root@zm.test\nR FULL\nn 6b0d054666c0-2\n"), "{c}");
-        assert!(c.contains("r           smtp [127.0.0.1] carol@sink.test 65534\nN NOTIFY"), "{c}");
+        assert!(
+            c.contains("r           smtp [127.0.0.1] carol@sink.test 65534\nN NOTIFY"),
+            "{c}"
+        );
         assert!(c.contains("m\nReceived: from localhost ([127.0.0.1]:40064 \"ehlo client.example\" rhost-flags-OK-OK-OK-FAIL)\n\tby mx.zm.test with ESMTP\n\tid S2171421AbmK3FKa; Mon, 30 Nov 2026 05:10:31 +0000\nFrom: \"ZM test\" <root@zm.test>\n"), "{c}");
-        assert!(c.ends_with("Message-ID: <zmtest-6b0d054666c0-2@client.example>\n\n"), "{c}");
+        assert!(
+            c.ends_with("Message-ID: <zmtest-6b0d054666c0-2@client.example>\n\n"),
+            "{c}"
+        );
         assert!(input[758..].starts_with("This is test message 2"));
         let back = parse(c.as_bytes()).unwrap();
         assert_eq!((back.ino, back.rcpts.len()), (2_171_421, 2));
@@ -405,7 +432,12 @@ mod tests {
             .iter()
             .map(|r| {
                 let l = &r.line;
-                (l.channel.as_str(), l.host.as_str(), l.user.as_str(), l.privilege)
+                (
+                    l.channel.as_str(),
+                    l.host.as_str(),
+                    l.user.as_str(),
+                    l.privilege,
+                )
             })
             .collect();
         assert_eq!(
@@ -431,11 +463,27 @@ mod tests {
         let r = p.process_zmailer(&facts(), m.as_bytes(), &mut p.arena());
         let c = control(&r);
         let header = c.split_once("\nm\n").unwrap().1;
-        assert!(!header.contains("Bcc") && !header.contains("secret") && !header.contains("Return-Path"), "{header}");
+        assert!(
+            !header.contains("Bcc")
+                && !header.contains("secret")
+                && !header.contains("Return-Path"),
+            "{header}"
+        );
         assert!(!header.contains('\r'), "{header}");
-        assert!(header.contains("Subject: s\nMessage-Id: <S2171421AbmK3FKa@mx.zm.test>\nDate: "), "{header}");
-        assert!(header.ends_with("From: bob@sink.test\nTo: unlisted-recipients:; (no To-header on input)\n\n"), "{header}");
-        assert!(c.contains("r           local root root@zm.test 65534\n"), "{c}");
+        assert!(
+            header.contains("Subject: s\nMessage-Id: <S2171421AbmK3FKa@mx.zm.test>\nDate: "),
+            "{header}"
+        );
+        assert!(
+            header.ends_with(
+                "From: bob@sink.test\nTo: unlisted-recipients:; (no To-header on input)\n\n"
+            ),
+            "{header}"
+        );
+        assert!(
+            c.contains("r           local root root@zm.test 65534\n"),
+            "{c}"
+        );
         let o = parse(c.as_bytes()).unwrap().body_offset;
         assert_eq!(&m[o..], "body\r\n");
     }
@@ -456,15 +504,30 @@ mod tests {
     #[test]
     fn the_caps_and_a_bad_envelope_still_park() {
         let p = processor();
-        let park = |m: &str| match p.process_zmailer(&facts(), m.as_bytes(), &mut p.arena()).outcome {
+        let park = |m: &str| match p
+            .process_zmailer(&facts(), m.as_bytes(), &mut p.arena())
+            .outcome
+        {
             Outcome::Park(r) => r.code().to_string(),
             o => panic!("{o:?}"),
         };
-        assert_eq!(park("from <a@b>\nbogus x\nenv-end\n\nx\n"), "malformed-envelope");
-        let deep = format!("from <a@b>\nto <root@zm.test>\nenv-end\nReply-To: {}a@b.c\n\nx\n", "(".repeat(40) + &")".repeat(40));
+        assert_eq!(
+            park("from <a@b>\nbogus x\nenv-end\n\nx\n"),
+            "malformed-envelope"
+        );
+        let deep = format!(
+            "from <a@b>\nto <root@zm.test>\nenv-end\nReply-To: {}a@b.c\n\nx\n",
+            "(".repeat(40) + &")".repeat(40)
+        );
         assert_eq!(park(&deep), "depth-exceeded");
         // The seed 004 shape: unbalanced quotes and brackets in a field the router needs.
-        assert_eq!(park("from <a@b>\nenv-end\nTo: \"unbalanced <<a@b\n\nx\n"), "unbalanced-quote");
-        assert_eq!(park("from <a@b>\nenv-end\nSubject: no recipients\n\nx\n"), "no-recipients");
+        assert_eq!(
+            park("from <a@b>\nenv-end\nTo: \"unbalanced <<a@b\n\nx\n"),
+            "unbalanced-quote"
+        );
+        assert_eq!(
+            park("from <a@b>\nenv-end\nSubject: no recipients\n\nx\n"),
+            "no-recipients"
+        );
     }
 }

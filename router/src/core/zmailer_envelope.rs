@@ -84,6 +84,33 @@ fn is_header_line(line: &[u8]) -> bool {
     }
 }
 
+/// The line at `pos` (without its LF or CRLF) and where the next one starts, within the line
+/// limit.
+fn next_line(msg: &[u8], pos: usize) -> Result<(&[u8], usize), EnvelopeError> {
+    let rest = &msg[pos..];
+    let window = &rest[..rest.len().min(ENVELOPE_LINE_BYTES_MAX + 2)];
+    let (mut line, next) = match memchr::memchr(b'\n', window) {
+        Some(lf) => (&rest[..lf], pos + lf + 1),
+        None if window.len() > ENVELOPE_LINE_BYTES_MAX => {
+            return Err(EnvelopeError::LineTooLong {
+                offset: pos,
+                limit: ENVELOPE_LINE_BYTES_MAX,
+            })
+        }
+        None => (rest, msg.len()),
+    };
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    if line.len() > ENVELOPE_LINE_BYTES_MAX {
+        return Err(EnvelopeError::LineTooLong {
+            offset: pos,
+            limit: ENVELOPE_LINE_BYTES_MAX,
+        });
+    }
+    Ok((line, next))
+}
+
 /// Parses the envelope at the start of `msg`.
 pub fn parse(msg: &[u8]) -> Result<ZEnvelope<'_>, EnvelopeError> {
     let mut env = ZEnvelope::default();
@@ -102,27 +129,7 @@ pub fn parse(msg: &[u8]) -> Result<ZEnvelope<'_>, EnvelopeError> {
             env.message_offset = msg.len();
             break;
         }
-        let rest = &msg[pos..];
-        let window = &rest[..rest.len().min(ENVELOPE_LINE_BYTES_MAX + 2)];
-        let (mut line, next) = match memchr::memchr(b'\n', window) {
-            Some(lf) => (&rest[..lf], pos + lf + 1),
-            None if window.len() > ENVELOPE_LINE_BYTES_MAX => {
-                return Err(EnvelopeError::LineTooLong {
-                    offset: pos,
-                    limit: ENVELOPE_LINE_BYTES_MAX,
-                })
-            }
-            None => (rest, msg.len()),
-        };
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
-        }
-        if line.len() > ENVELOPE_LINE_BYTES_MAX {
-            return Err(EnvelopeError::LineTooLong {
-                offset: pos,
-                limit: ENVELOPE_LINE_BYTES_MAX,
-            });
-        }
+        let (line, next) = next_line(msg, pos)?;
         let start = pos;
         if line.is_empty() || is_header_line(line) {
             // The header starts here (env-end is optional); an empty line is an empty header.
@@ -130,10 +137,14 @@ pub fn parse(msg: &[u8]) -> Result<ZEnvelope<'_>, EnvelopeError> {
             break;
         }
         pos = next;
-        if let Some(i) = line.iter().position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if let Some(i) = line
+            .iter()
+            .position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
             return Err(EnvelopeError::BadLine { offset: start + i });
         }
-        let line = std::str::from_utf8(line).map_err(|_| EnvelopeError::BadLine { offset: start })?;
+        let line =
+            std::str::from_utf8(line).map_err(|_| EnvelopeError::BadLine { offset: start })?;
         let (kw, value) = match line.find([' ', '\t']) {
             Some(i) => (&line[..i], line[i + 1..].trim_matches([' ', '\t'])),
             None => (line, ""),
@@ -206,7 +217,10 @@ mod tests {
         assert_eq!(e.with, Some("ESMTP"));
         assert_eq!(e.envid, Some("6b0d054666c0-2"));
         assert_eq!(e.notaryret, Some("FULL"));
-        assert!(e.rcvdfrom.unwrap().starts_with("localhost ([127.0.0.1]:40064"));
+        assert!(e
+            .rcvdfrom
+            .unwrap()
+            .starts_with("localhost ([127.0.0.1]:40064"));
         assert_eq!(e.to.len(), 2);
         assert_eq!(e.to[1].address, "<carol@sink.test>");
         assert_eq!(
@@ -239,7 +253,12 @@ mod tests {
         assert_eq!((e.from, e.to[0].address), (Some("<a@b>"), "<c@d>"));
         assert_eq!(&m[e.message_offset..e.message_offset + 8], b"Subject:");
         // `env-eof`, and a file that ends in its envelope.
-        assert_eq!(parse(b"from <a@b>\nto <c@d>\nenv-eof\n").unwrap().message_offset, 28);
+        assert_eq!(
+            parse(b"from <a@b>\nto <c@d>\nenv-eof\n")
+                .unwrap()
+                .message_offset,
+            28
+        );
         assert_eq!(parse(b"from <a@b>\nto <c@d>").unwrap().message_offset, 19);
     }
 

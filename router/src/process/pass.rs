@@ -11,12 +11,12 @@ use super::log::Log;
 use super::tables::Files;
 use crate::config::Config;
 use crate::core::message::{Outcome, Processor};
-use crate::core::zmailer::FileFacts;
-use crate::spool::seam::Meta;
 use crate::core::table::TableError;
+use crate::core::zmailer::FileFacts;
 use crate::limits::BATCH_MESSAGES_MAX;
 use crate::reason::ParkReason;
 use crate::spool::batch::{self, Event, Fate, Route, Routed};
+use crate::spool::seam::Meta;
 use crate::spool::{self, Postoffice};
 
 /// What a routing process needs, built once from a configuration.
@@ -78,8 +78,8 @@ impl Settings {
             // ZMailer's rule: what an alias expands into has the privilege of the aliases
             // file's owner (root for a root-owned file, as ZMailer's own router writes 0).
             use std::os::unix::fs::MetadataExt;
-            z.alias_privilege = std::fs::metadata(&c.routing.aliases)
-                .map_or(0, |m| i64::from(m.uid()));
+            z.alias_privilege =
+                std::fs::metadata(&c.routing.aliases).map_or(0, |m| i64::from(m.uid()));
         }
         Ok(Settings {
             batch: batch::Settings {

@@ -426,8 +426,9 @@ impl Batch<'_, '_> {
                 Plan::Route { channels } => {
                     commit::plan(po, &w.claimed.id, channels).map_err(Error::from)
                 }
-                Plan::Handoff { .. } => commit::plan_handoff(po, &w.claimed.id, w.claimed.meta.ino)
-                    .map_err(Error::from),
+                Plan::Handoff { .. } => {
+                    commit::plan_handoff(po, &w.claimed.id, w.claimed.meta.ino).map_err(Error::from)
+                }
                 Plan::Defer(_) => defer::commit(po, &w.claimed.id),
             };
             match r {

@@ -161,10 +161,13 @@ impl Postoffice {
         dirhash: u8,
         notify: Option<PathBuf>,
     ) -> Result<(), OpenError> {
-        let top = self.fs.open_root(&self.root).map_err(|source| OpenError::Io {
-            path: self.root.clone(),
-            source,
-        })?;
+        let top = self
+            .fs
+            .open_root(&self.root)
+            .map_err(|source| OpenError::Io {
+                path: self.root.clone(),
+                source,
+            })?;
         let transport = self
             .fs
             .open_dir(Step::O1Open, &top, "transport")
