@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
             msgs.iter()
                 .map(|m| match p.process("bench", m, arena).outcome {
                     Outcome::Route(o) => o.len(),
+                    Outcome::Control { channels, .. } => channels.len(),
                     Outcome::Park(_) => 1000,
                 })
                 .sum::<usize>()

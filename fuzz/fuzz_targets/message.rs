@@ -46,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
             _ => panic!("arena reuse changed the outcome"),
         }
         match first.outcome {
+            Outcome::Control { .. } => panic!("a control file with ZMailer mode off"),
             Outcome::Park(r) => {
                 let code = r.code();
                 assert!(

@@ -31,7 +31,10 @@ fn main() {
     let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(5_000);
     let rounds: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(3);
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/router");
-    assert!(bin.exists(), "build the router first: cargo build --release -p router");
+    assert!(
+        bin.exists(),
+        "build the router first: cargo build --release -p router"
+    );
     assert!(
         prefix.join(".zmailer-build.stamp").is_file(),
         "no ZMailer build at {} (../shared/interop/zmailer/build.sh PREFIX)",
@@ -96,7 +99,11 @@ fn label(who: usize) -> &'static str {
 }
 
 fn configure(prefix: &Path, dir: &Path, bin: &Path) -> PathBuf {
-    std::fs::write(dir.join("aliases"), "postmaster: root\nMAILER-DAEMON: root\n").unwrap();
+    std::fs::write(
+        dir.join("aliases"),
+        "postmaster: root\nMAILER-DAEMON: root\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("transport"), "sink.test smtp:[127.0.0.1]\n").unwrap();
     let cfg = dir.join("router.toml");
     std::fs::write(
@@ -147,7 +154,14 @@ fn count_files(dir: &Path) -> usize {
 }
 
 fn clean(prefix: &Path) {
-    for d in ["router", "transport", "queue", "deferred", "postman", "work"] {
+    for d in [
+        "router",
+        "transport",
+        "queue",
+        "deferred",
+        "postman",
+        "work",
+    ] {
         remove_files_below(&prefix.join("po").join(d));
     }
     // Let the file system's writeback of the deletes settle before the next timed run.
