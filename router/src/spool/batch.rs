@@ -2,9 +2,10 @@
 //! (docs/spool.md), as one sequence.
 //!
 //! A message flows one way: claim (C1) → count the attempt (C2) → S1 → read, route, stage or
-//! write a reason (C3) → S2 → commit point: plan or park (C4) → S3 → publish (C5) → S4 →
-//! remove message and counter (C6) → S5 → remove the plan (C7). A batch shares its syncs
-//! (group commit): five `syncfs` per batch instead of an fsync per file per message.
+//! write a reason (C3) → S2 → commit point: plan or park (C4) → S3 → publish (C5) → remove
+//! message and counter (C6) → S5 → remove the plan (C7). A batch shares its syncs (group
+//! commit): four `syncfs` per batch instead of an fsync per file per message. (There was an
+//! S4 between C5 and C6: the power-loss tests showed it unnecessary, and it went.)
 //!
 //! Routing itself is not here: the caller's [`Route`] turns a message's bytes into outputs or
 //! a park reason (the process layer hands it the routing core), so this module knows files,
@@ -464,10 +465,9 @@ impl Batch<'_, '_> {
             }
             w.advance(State::Published);
         }
-        fs.syncfs(Step::S4, &po.work)?;
-        if !handed.is_empty() {
-            handoff::notify(po, &handed);
-        }
+        // No sync here (there was an S4): the power-loss tests showed it keeps nothing safe
+        // that the plan does not. A cut that keeps C6's removals and loses C5's renames leaves
+        // the staged outputs in work/ beside the durable plan, and recovery publishes them.
         // C6.
         for w in batch.iter_mut().filter(|w| w.conflict.is_none()) {
             match &w.plan {
@@ -478,6 +478,9 @@ impl Batch<'_, '_> {
             w.advance(State::Removed);
         }
         fs.syncfs(Step::S5, &po.work)?;
+        if !handed.is_empty() {
+            handoff::notify(po, &handed);
+        }
         // C7.
         for w in batch.iter().filter(|w| w.conflict.is_none()) {
             if let Plan::Route { .. } | Plan::Handoff { .. } = &w.plan {

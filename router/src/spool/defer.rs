@@ -4,7 +4,7 @@
 //! - S2: made durable with the batch;
 //! - C4 [`commit`]: renamed to `deferred/<id>.reason`, and only then is the message itself
 //!   renamed to `deferred/<id>`: the rename of the message is the commit;
-//! - C6 [`cleanup`] (after S3, S4): the counter is removed.
+//! - C6 [`cleanup`] (after S3): the counter is removed.
 //!
 //! A crash before the message's rename leaves the message in work/, where recovery rolls it
 //! back to router/; a stale `deferred/<id>.reason` with no message beside it is replaced by

@@ -25,6 +25,8 @@ enum Kind {
     Error(i32),
     /// The step takes effect, then reports the error: an ambiguous result.
     ErrorAfter(i32),
+    /// A sync step is skipped: it returns at once, syncing nothing.
+    NoSync,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,7 @@ impl Fault {
             "edquot" => Kind::Error(EDQUOT),
             "eio" => Kind::Error(EIO),
             "eio-after" => Kind::ErrorAfter(EIO),
+            "nosync" => Kind::NoSync,
             _ => return None,
         };
         let at = match n.parse() {
@@ -81,6 +84,7 @@ pub struct Faulty {
     /// The faults planned, in the order given; at one step the first that hits acts.
     faults: Vec<Planned>,
     trace: Option<Mutex<std::fs::File>>,
+    journal: Option<Mutex<std::fs::File>>,
     step: AtomicU64,
 }
 
@@ -103,7 +107,8 @@ impl Faulty {
     pub fn from_env() -> Option<Faulty> {
         let spec = std::env::var("ROUTER_FAULT").ok();
         let trace = std::env::var_os("ROUTER_FAULT_TRACE");
-        if spec.is_none() && trace.is_none() {
+        let journal = std::env::var_os("ROUTER_FAULT_JOURNAL");
+        if spec.is_none() && trace.is_none() && journal.is_none() {
             return None;
         }
         // Several faults: `stop@C3.read,stop@C5.publish` (each label met once).
@@ -118,18 +123,58 @@ impl Faulty {
                 None => panic!("ROUTER_FAULT part {one:?} is not a fault plan"),
             })
             .collect();
-        let trace = trace.and_then(|p| {
+        let append = |p: std::ffi::OsString| {
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
                 .ok()
                 .map(Mutex::new)
-        });
+        };
         Some(Faulty {
             faults,
-            trace,
+            trace: trace.and_then(append),
+            journal: journal.and_then(append),
             step: AtomicU64::new(0),
+        })
+    }
+
+    /// Appends a line to the journal, if there is one.
+    fn journal(&self, line: impl FnOnce() -> String) {
+        if let Some(j) = &self.journal {
+            if let Ok(mut f) = j.lock() {
+                let _ = writeln!(f, "{}", line());
+            }
+        }
+    }
+
+    /// `data <ino> <hex of the whole file>`: what a write left in the file.
+    fn journal_data(&self, f: &File) {
+        if self.journal.is_none() {
+            return;
+        }
+        use std::os::fd::AsRawFd;
+        let Ok(m) = Os.meta(f) else { return };
+        // The handle may be write-only: read the file again through /proc.
+        let Ok(buf) = std::fs::read(format!("/proc/self/fd/{}", f.std().as_raw_fd())) else {
+            return;
+        };
+        let mut hex = String::with_capacity(buf.len() * 2);
+        for b in &buf {
+            hex.push_str(&format!("{b:02x}"));
+        }
+        self.journal(|| format!("data {} {hex}", m.ino));
+    }
+
+    /// Whether the sync of `step` is planned away (`nosync@LABEL`).
+    fn skips_sync(&self, step: Step) -> bool {
+        let label = step.label();
+        self.faults.iter().any(|p| {
+            p.fault.kind == Kind::NoSync
+                && match &p.fault.at {
+                    At::Label(l) => l == label || (p.fault.sticky && label.starts_with(l.as_str())),
+                    _ => false,
+                }
         })
     }
 
@@ -160,6 +205,8 @@ impl Faulty {
         }
         let Some(kind) = acting else { return op() };
         match kind {
+            // Acted on by the sync methods themselves.
+            Kind::NoSync => op(),
             Kind::Crash => die(),
             Kind::Stop => {
                 let _ = rustix::process::kill_process(
@@ -213,7 +260,11 @@ impl Seam for Faulty {
         Os.open_dir(step, dir, name)
     }
     fn mkdir(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool> {
-        self.step(step, || Os.mkdir(step, dir, name))
+        let made = self.step(step, || Os.mkdir(step, dir, name))?;
+        if made {
+            self.journal(|| format!("mkdir {}", dir.path().join(name).display()));
+        }
+        Ok(made)
     }
     fn set_mode(
         &self,
@@ -226,16 +277,26 @@ impl Seam for Faulty {
         self.step(step, || Os.set_mode(step, d, mode, owner, group))
     }
     fn create_excl(&self, step: Step, dir: &Dir, name: &str) -> io::Result<File> {
-        self.step(step, || Os.create_excl(step, dir, name))
+        let f = self.step(step, || Os.create_excl(step, dir, name))?;
+        if let Ok(m) = Os.meta(&f) {
+            self.journal(|| format!("create {} {}", m.ino, dir.path().join(name).display()));
+        }
+        Ok(f)
     }
     fn open_append(&self, step: Step, dir: &Dir, name: &str) -> io::Result<File> {
-        self.step(step, || Os.open_append(step, dir, name))
+        let f = self.step(step, || Os.open_append(step, dir, name))?;
+        if let Ok(m) = Os.meta(&f) {
+            self.journal(|| format!("append {} {}", m.ino, dir.path().join(name).display()));
+        }
+        Ok(f)
     }
     fn open_read(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Option<File>> {
         self.step(step, || Os.open_read(step, dir, name))
     }
     fn write_all(&self, step: Step, f: &File, bytes: &[u8]) -> io::Result<()> {
-        self.step(step, || Os.write_all(step, f, bytes))
+        self.step(step, || Os.write_all(step, f, bytes))?;
+        self.journal_data(f);
+        Ok(())
     }
     fn read_all(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
         let buf = self.step(step, || Os.read_all(step, f, max_bytes))?;
@@ -246,16 +307,35 @@ impl Seam for Faulty {
         self.step(step, || Os.read_head(step, f, max_bytes))
     }
     fn fsync(&self, step: Step, f: &File) -> io::Result<()> {
-        self.step(step, || Os.fsync(step, f))
+        if self.skips_sync(step) {
+            return self.step(step, || Ok(()));
+        }
+        self.step(step, || Os.fsync(step, f))?;
+        if let Ok(m) = Os.meta(f) {
+            self.journal(|| format!("fsync {}", m.ino));
+        }
+        Ok(())
     }
     fn fsync_dir(&self, step: Step, d: &Dir) -> io::Result<()> {
-        self.step(step, || Os.fsync_dir(step, d))
+        if self.skips_sync(step) {
+            return self.step(step, || Ok(()));
+        }
+        self.step(step, || Os.fsync_dir(step, d))?;
+        self.journal(|| format!("fsyncdir {}", d.path().display()));
+        Ok(())
     }
     fn syncfs(&self, step: Step, d: &Dir) -> io::Result<()> {
-        self.step(step, || Os.syncfs(step, d))
+        if self.skips_sync(step) {
+            return self.step(step, || Ok(()));
+        }
+        self.step(step, || Os.syncfs(step, d))?;
+        self.journal(|| "syncfs".into());
+        Ok(())
     }
     fn ftruncate(&self, step: Step, f: &File, len: u64) -> io::Result<()> {
-        self.step(step, || Os.ftruncate(step, f, len))
+        self.step(step, || Os.ftruncate(step, f, len))?;
+        self.journal_data(f);
+        Ok(())
     }
     fn meta(&self, f: &File) -> io::Result<Meta> {
         Os.meta(f)
@@ -277,10 +357,22 @@ impl Seam for Faulty {
     ) -> io::Result<()> {
         self.step(step, || {
             Os.rename(step, from, from_name, to, to_name, replace)
-        })
+        })?;
+        self.journal(|| {
+            format!(
+                "rename {} {}",
+                from.path().join(from_name).display(),
+                to.path().join(to_name).display()
+            )
+        });
+        Ok(())
     }
     fn unlink(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool> {
-        self.step(step, || Os.unlink(step, dir, name))
+        let gone = self.step(step, || Os.unlink(step, dir, name))?;
+        if gone {
+            self.journal(|| format!("unlink {}", dir.path().join(name).display()));
+        }
+        Ok(gone)
     }
     fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool> {
         Os.exists(dir, name)

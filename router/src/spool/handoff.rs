@@ -13,8 +13,9 @@
 //!   router's own format: before it, roll back; after it, roll forward); S3: sync;
 //! - C5 [`publish`]: rename `work/<id>` to `queue/<H1>/<H2>/<ino>` (`H5.message`), then
 //!   `work/<id>#control` to `transport/<H1>/<H2>/<ino>` (`H5.control`), both without
-//!   replacing; S4: sync; then [`notify`] the scheduler;
-//! - C6: remove the counter only (the message has moved); S5; C7: remove the plan.
+//!   replacing;
+//! - C6: remove the counter only (the message has moved); S5: sync; then [`notify`] the
+//!   scheduler; C7: remove the plan.
 //!
 //! Each rename may be repeated: a source that is gone was moved (the plan says the message
 //! was committed), or the scheduler has already delivered it and removed both files.
@@ -101,7 +102,14 @@ fn hash_dir(po: &Postoffice, top_name: &str, top: &Dir, ino: u64) -> io::Result<
 /// C3: stage the control file (durable after the next sync).
 pub fn stage(po: &Postoffice, id: &str, control: &[u8]) -> io::Result<()> {
     let name = names::control(id);
-    let f = po.fs.create_excl(Step::H3ControlCreate, &po.work, &name)?;
+    // A leftover of this message's own rolled-back attempt (see `commit::stage`): replaced.
+    let f = match po.fs.create_excl(Step::H3ControlCreate, &po.work, &name) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            po.fs.unlink(Step::C3StageClear, &po.work, &name)?;
+            po.fs.create_excl(Step::H3ControlCreate, &po.work, &name)?
+        }
+        r => r?,
+    };
     po.fs.write_all(Step::H3ControlWrite, &f, control)
 }
 

@@ -26,6 +26,13 @@
 //!   after its plan) and arrange what another process does in between.
 //! - `ROUTER_FAULT_TRACE=FILE`: appends `N label` for every step, so a test can enumerate the
 //!   crash points of a scenario.
+//! - `ROUTER_FAULT_JOURNAL=FILE`: appends one line per change the file system is asked to make
+//!   (`create`, `append`, `data` with the file's whole contents after a write, `mkdir`,
+//!   `rename`, `unlink`, `fsync`, `fsyncdir`, `syncfs`; inode numbers and absolute paths), so
+//!   the power-loss tests can replay a run against a model of what a power cut may keep
+//!   (docs/spool.md, "Power loss").
+//! - `ROUTER_FAULT=nosync@LABEL` (or `nosync@S3+`): the sync of that step is skipped (and not
+//!   journaled): how the power-loss tests show that each sync is needed.
 //!
 //! Directories are handles ([`Dir`]) opened once; names are plain file names within them,
 //! never paths, so nothing follows a symlink or escapes the postoffice. Files are [`File`]
@@ -60,6 +67,14 @@ impl Dir {
 /// as long as the handle.
 #[derive(Debug)]
 pub struct File(std::fs::File);
+
+impl File {
+    /// The standard file, for the fault-planning seam's journal (it reads the contents back).
+    #[cfg(feature = "fault-injection")]
+    pub(super) fn std(&self) -> &std::fs::File {
+        &self.0
+    }
+}
 
 impl AsFd for File {
     fn as_fd(&self) -> BorrowedFd<'_> {

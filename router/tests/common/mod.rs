@@ -3,6 +3,8 @@
 //! file-system seam, and the invariant checker.
 #![allow(dead_code)]
 
+pub mod powercut;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};

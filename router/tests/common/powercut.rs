@@ -1,0 +1,435 @@
+//! A model of what a power cut may leave of a run, replayed from the journal the
+//! fault-planning seam writes (`ROUTER_FAULT_JOURNAL`), in the manner of ALICE (OSDI 2014) and
+//! redb's crash tests: a live view (what the process saw) and a durable view (what is on the
+//! platter); `fsync`, `fsyncdir` and `syncfs` move changes from one to the other, everything
+//! else stays volatile until then. At every point of the journal the states a cut may leave are
+//! enumerated under one of two models (docs/spool.md, "Power loss"):
+//!
+//! - [`Model::Ext4Ordered`]: ext4 with `data=ordered` (its default): metadata changes (create,
+//!   mkdir, rename, unlink) reach the disk in the order they were made, as journal
+//!   transactions, so a cut keeps a **prefix** of the pending ones; any `fsync` or directory
+//!   `fsync` commits all of them (one journal); file data is written back on its own
+//!   (delayed allocation, no `auto_da_alloc` for the renames here, which do not replace), so
+//!   each file not synced since its last write has its old contents, its new contents, or its
+//!   new size with zeros in every 4 KiB block the write changed.
+//! - [`Model::Weak`]: the weakest reading of POSIX: pending metadata changes persist in **any
+//!   subset**, each one atomic; `fsync` of a file persists its data only; a directory `fsync`
+//!   persists the pending changes up to the last one that touches that directory; data as
+//!   above.
+//!
+//! Each state is materialised as a real directory tree, for the router to recover.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// One change the journal recorded (paths relative to the postoffice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Create { ino: u64, path: String },
+    Append { ino: u64, path: String },
+    Data { ino: u64, bytes: Vec<u8> },
+    Mkdir { path: String },
+    Rename { from: String, to: String },
+    Unlink { path: String },
+    Fsync { ino: u64 },
+    FsyncDir { path: String },
+    Syncfs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    Ext4Ordered,
+    Weak,
+}
+
+/// Reads a journal; `root` is stripped from its paths.
+pub fn read_journal(text: &str, root: &Path) -> Vec<Op> {
+    let root = root.display().to_string();
+    let rel = |p: &str| {
+        p.strip_prefix(&root)
+            .unwrap_or(p)
+            .trim_start_matches('/')
+            .trim_end_matches("/.")
+            .to_string()
+    };
+    let mut ops = Vec::new();
+    for line in text.lines() {
+        let mut f = line.splitn(3, ' ');
+        let (kind, a, b) = (
+            f.next().unwrap_or(""),
+            f.next().unwrap_or(""),
+            f.next().unwrap_or(""),
+        );
+        let ino = || a.parse::<u64>().expect("an inode number");
+        ops.push(match kind {
+            "create" => Op::Create {
+                ino: ino(),
+                path: rel(b),
+            },
+            "append" => Op::Append {
+                ino: ino(),
+                path: rel(b),
+            },
+            "data" => Op::Data {
+                ino: ino(),
+                bytes: (0..b.len() / 2)
+                    .map(|i| u8::from_str_radix(&b[2 * i..2 * i + 2], 16).expect("hex"))
+                    .collect(),
+            },
+            "mkdir" => Op::Mkdir { path: rel(a) },
+            "rename" => Op::Rename {
+                from: rel(a),
+                to: rel(b),
+            },
+            "unlink" => Op::Unlink { path: rel(a) },
+            "fsync" => Op::Fsync { ino: ino() },
+            "fsyncdir" => Op::FsyncDir { path: rel(a) },
+            "syncfs" => Op::Syncfs,
+            other => panic!("journal line {other:?}"),
+        });
+    }
+    ops
+}
+
+/// A file system state: names and contents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    /// Path → inode number (files) or `None` (directories).
+    pub entries: BTreeMap<String, Option<u64>>,
+    pub data: HashMap<u64, Vec<u8>>,
+}
+
+impl Tree {
+    /// The tree under `root` as it is now (taken as durable: the scenario's starting point).
+    pub fn load(root: &Path) -> Tree {
+        let mut t = Tree::default();
+        fn walk(root: &Path, dir: &Path, t: &mut Tree) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                if p.is_dir() {
+                    t.entries.insert(rel, None);
+                    walk(root, &p, t);
+                } else {
+                    let ino = std::fs::metadata(&p).unwrap().ino();
+                    t.entries.insert(rel, Some(ino));
+                    t.data.insert(ino, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        walk(root, root, &mut t);
+        t
+    }
+
+    fn parent_exists(&self, path: &str) -> bool {
+        match path.rsplit_once('/') {
+            None => true,
+            Some((dir, _)) => self.entries.get(dir) == Some(&None),
+        }
+    }
+
+    /// Applies a metadata change; one whose precondition does not hold in this state (its
+    /// source gone, its directory not made) leaves it as it is.
+    fn apply_meta(&mut self, op: &Op) {
+        match op {
+            Op::Create { ino, path } | Op::Append { ino, path }
+                if self.parent_exists(path) && !self.entries.contains_key(path) =>
+            {
+                self.entries.insert(path.clone(), Some(*ino));
+                self.data.entry(*ino).or_default();
+            }
+            Op::Mkdir { path } if self.parent_exists(path) => {
+                self.entries.entry(path.clone()).or_insert(None);
+            }
+            Op::Rename { from, to } => {
+                if let Some(Some(ino)) = self.entries.get(from).cloned() {
+                    if self.parent_exists(to) {
+                        self.entries.remove(from);
+                        self.entries.insert(to.clone(), Some(ino));
+                    }
+                }
+            }
+            Op::Unlink { path } => {
+                self.entries.remove(path);
+            }
+            _ => {}
+        }
+    }
+
+    fn fingerprint(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (p, e) in &self.entries {
+            p.hash(&mut h);
+            match e {
+                Some(ino) => self
+                    .data
+                    .get(ino)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                    .hash(&mut h),
+                None => 0u8.hash(&mut h),
+            }
+        }
+        h.finish()
+    }
+
+    /// Writes the tree out under `root` (which must not exist).
+    pub fn materialise(&self, root: &Path) {
+        std::fs::create_dir_all(root).unwrap();
+        for (p, e) in &self.entries {
+            let path = root.join(p);
+            match e {
+                None => std::fs::create_dir_all(&path).unwrap(),
+                Some(ino) => {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).unwrap();
+                    }
+                    std::fs::write(&path, self.data.get(ino).map(Vec::as_slice).unwrap_or(&[]))
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// The replay: the live and the durable view, and what is pending between them.
+struct Replay {
+    model: Model,
+    live: Tree,
+    durable: Tree,
+    pending: Vec<Op>,
+    /// Files written since they were last synced.
+    dirty: BTreeSet<u64>,
+}
+
+impl Replay {
+    fn commit_meta(&mut self, upto: usize) {
+        for op in self.pending.drain(..upto) {
+            self.durable.apply_meta(&op);
+        }
+    }
+
+    fn step(&mut self, op: &Op) {
+        match op {
+            Op::Create { .. }
+            | Op::Append { .. }
+            | Op::Mkdir { .. }
+            | Op::Rename { .. }
+            | Op::Unlink { .. } => {
+                if let Op::Append { path, .. } = op {
+                    if self.live.entries.contains_key(path) {
+                        return;
+                    }
+                }
+                self.live.apply_meta(op);
+                self.pending.push(op.clone());
+            }
+            Op::Data { ino, bytes } => {
+                self.live.data.insert(*ino, bytes.clone());
+                self.dirty.insert(*ino);
+            }
+            Op::Fsync { ino } => {
+                let d = self.live.data.get(ino).cloned().unwrap_or_default();
+                self.durable.data.insert(*ino, d);
+                self.dirty.remove(ino);
+                if self.model == Model::Ext4Ordered {
+                    self.commit_meta(self.pending.len());
+                }
+            }
+            Op::FsyncDir { path } => {
+                let upto = match self.model {
+                    Model::Ext4Ordered => self.pending.len(),
+                    Model::Weak => self
+                        .pending
+                        .iter()
+                        .rposition(|op| touches(op, path))
+                        .map_or(0, |i| i + 1),
+                };
+                self.commit_meta(upto);
+            }
+            Op::Syncfs => {
+                self.commit_meta(self.pending.len());
+                for ino in std::mem::take(&mut self.dirty) {
+                    let d = self.live.data.get(&ino).cloned().unwrap_or_default();
+                    self.durable.data.insert(ino, d);
+                }
+            }
+        }
+    }
+
+    /// The states a cut now may leave.
+    fn cut_states(&self, sample: &mut u64, out: &mut Vec<Tree>) {
+        let n = self.pending.len();
+        let mut metas: Vec<Vec<bool>> = Vec::new();
+        match self.model {
+            Model::Ext4Ordered => {
+                for p in 0..=n {
+                    metas.push((0..n).map(|i| i < p).collect());
+                }
+            }
+            Model::Weak if n <= 8 => {
+                for mask in 0u32..(1 << n) {
+                    metas.push((0..n).map(|i| mask & (1 << i) != 0).collect());
+                }
+            }
+            Model::Weak => {
+                for p in 0..=n {
+                    metas.push((0..n).map(|i| i < p).collect());
+                }
+                for drop in 0..n {
+                    metas.push((0..n).map(|i| i != drop).collect());
+                }
+                for _ in 0..64 {
+                    metas.push((0..n).map(|_| next(sample).is_multiple_of(2)).collect());
+                }
+            }
+        }
+        let dirty: Vec<u64> = self.dirty.iter().copied().collect();
+        // Data: every dirty file new, old or torn together, and each one alone old or torn
+        // (the full product when there are few).
+        let mut datas: Vec<Vec<u8>> = Vec::new(); // per dirty file: 0 new, 1 old, 2 torn
+        if dirty.len() <= 4 {
+            let k = dirty.len() as u32;
+            for code in 0..3u32.pow(k) {
+                datas.push((0..k).map(|i| (code / 3u32.pow(i) % 3) as u8).collect());
+            }
+        } else {
+            for all in 0..3u8 {
+                datas.push(vec![all; dirty.len()]);
+            }
+            for one in 0..dirty.len() {
+                for v in 1..3u8 {
+                    datas.push(
+                        (0..dirty.len())
+                            .map(|i| if i == one { v } else { 0 })
+                            .collect(),
+                    );
+                }
+            }
+        }
+        for m in &metas {
+            let mut t = self.durable.clone();
+            for (op, keep) in self.pending.iter().zip(m) {
+                if *keep {
+                    t.apply_meta(op);
+                }
+            }
+            for d in &datas {
+                let mut s = t.clone();
+                for (ino, how) in dirty.iter().zip(d) {
+                    let v = match how {
+                        0 => self.live.data.get(ino).cloned().unwrap_or_default(),
+                        1 => self.durable.data.get(ino).cloned().unwrap_or_default(),
+                        _ => torn(
+                            self.durable.data.get(ino).map_or(&[][..], Vec::as_slice),
+                            self.live.data.get(ino).map_or(&[][..], Vec::as_slice),
+                        ),
+                    };
+                    s.data.insert(*ino, v);
+                }
+                out.push(s);
+            }
+        }
+    }
+}
+
+/// The new size with the old blocks: each 4 KiB block that the write changed reads as zeros
+/// (the size reached the disk, the data did not).
+fn torn(old: &[u8], new: &[u8]) -> Vec<u8> {
+    let mut out = new.to_vec();
+    for (i, block) in out.chunks_mut(4096).enumerate() {
+        let at = i * 4096;
+        let before = old
+            .get(at..(at + block.len()).min(old.len()))
+            .unwrap_or(&[]);
+        if before != &*block {
+            block.fill(0);
+        }
+    }
+    out
+}
+
+fn next(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+/// True if `op` changes an entry of directory `dir`.
+fn touches(op: &Op, dir: &str) -> bool {
+    let parent = |p: &str| p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+    match op {
+        Op::Create { path, .. }
+        | Op::Append { path, .. }
+        | Op::Mkdir { path }
+        | Op::Unlink { path } => parent(path) == dir,
+        Op::Rename { from, to } => parent(from) == dir || parent(to) == dir,
+        _ => false,
+    }
+}
+
+/// Every distinct state a power cut may leave at any point of the run the journal describes,
+/// starting from `start`, with the index of the journal entry it was cut after (0: before
+/// the first).
+pub fn states(start: &Tree, ops: &[Op], model: Model) -> Vec<(usize, Tree)> {
+    let mut r = Replay {
+        model,
+        live: start.clone(),
+        durable: start.clone(),
+        pending: Vec::new(),
+        dirty: BTreeSet::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut sample = 0x9e37_79b9_7f4a_7c15u64;
+    for at in 0..=ops.len() {
+        if at > 0 {
+            r.step(&ops[at - 1]);
+        }
+        let mut here = Vec::new();
+        r.cut_states(&mut sample, &mut here);
+        for t in here {
+            if seen.insert(t.fingerprint()) {
+                out.push((at, t));
+            }
+        }
+    }
+    out
+}
+
+/// The states a cut may leave just before journal entry `at` (no deduplication).
+pub fn states_at(start: &Tree, ops: &[Op], model: Model, at: usize) -> Vec<Tree> {
+    let mut r = Replay {
+        model,
+        live: start.clone(),
+        durable: start.clone(),
+        pending: Vec::new(),
+        dirty: BTreeSet::new(),
+    };
+    for op in &ops[..at] {
+        r.step(op);
+    }
+    let mut out = Vec::new();
+    r.cut_states(&mut 0x9e37_79b9_7f4a_7c15u64, &mut out);
+    out
+}
+
+/// The live contents of every file at journal entry `at` (what the process saw).
+pub fn live_at(start: &Tree, ops: &[Op], at: usize) -> Tree {
+    let mut r = Replay {
+        model: Model::Ext4Ordered,
+        live: start.clone(),
+        durable: start.clone(),
+        pending: Vec::new(),
+        dirty: BTreeSet::new(),
+    };
+    for op in &ops[..at] {
+        r.step(op);
+    }
+    r.live
+}
