@@ -129,11 +129,16 @@ pub fn release(po: &Postoffice, id: &str) -> io::Result<Done> {
     // park it again with a new reason file, which a later unlink would take (1 release in
     // about 450 raced so). Interrupted between the two, the message stays parked without
     // its reason (`deferred show` says so) and can be released again.
-    fs.unlink(
+    // And the unlink durable before the rename: a power cut may otherwise keep the rename and
+    // lose the unlink, leaving a reason without its message (found by the power-loss tests,
+    // weakest model; a release is rare, so one more sync costs nothing that matters).
+    if fs.unlink(
         Step::D4ReasonUnlink,
         &po.deferred,
         &names::deferred_reason(id),
-    )?;
+    )? {
+        fs.fsync_dir(Step::D4FsyncDeferred, &po.deferred)?;
+    }
     match fs.rename_noreplace(Step::D2Rename, &po.deferred, id, &po.router, id)? {
         Renamed::Done => {}
         Renamed::SourceGone => return Ok(Done::Missing),

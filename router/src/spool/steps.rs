@@ -121,6 +121,7 @@ steps! {
     D2Rename => "D2.rename",
     D3FsyncRouter => "D3.fsync-router",
     D4ReasonUnlink => "D4.reason-unlink",
+    D4FsyncDeferred => "D4.fsync-deferred",
     D5FsyncDeferred => "D5.fsync-deferred",
     D6MessageUnlink => "D6.message-unlink",
     // Making and opening the postoffice.

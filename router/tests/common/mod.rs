@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod powercut;
+pub mod zmailer_mode;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
