@@ -7,7 +7,7 @@
 //!   into another directory; no fsync at all. What the disk gives with no durability.
 //! - routed: `runner::run_once` on a postoffice holding the same number of messages, each to
 //!   one channel: claim, attempt counter, read, parse, stage, plan, publish, clean up, with the
-//!   batch's five syncfs calls (group commit) for full durability.
+//!   batch's four syncfs calls (group commit) for full durability.
 //!
 //! Each is run ROUNDS times (default 3), alternating; the median of each is reported.
 
