@@ -19,25 +19,6 @@ use std::collections::BTreeMap;
 use common::powercut::{live_at, read_journal, states, states_at, Model, Op, Tree};
 use common::*;
 
-/// The routing scenario of spool_crash.rs: fan-out to three channels, one channel, a
-/// malformed message (parked), one whose attempts are used up (parked unread).
-fn routing_scenario() -> (Po, BTreeMap<String, Vec<u8>>) {
-    let po = new_po();
-    let msgs: [(&str, &[u8]); 4] = [
-        ("m1", b"from <a@example.org>\nto <b@example.net>\nto <c@local.test>\nto <bad@>\nenv-end\nSubject: fan-out\n\nbody 1\n"),
-        ("m2", b"from <>\nto <d@example.com>\nenv-end\nSubject: bounce\n\nbody 2\n"),
-        ("m3", b"from <a@example.org>\nbogus line\nenv-end\n\nbody 3\n"),
-        ("m4", b"from <a@example.org>\nto <e@example.net>\nenv-end\n\nbody 4\n"),
-    ];
-    let mut originals = BTreeMap::new();
-    for (id, m) in msgs {
-        put(&po, id, m);
-        originals.insert(id.to_string(), m.to_vec());
-    }
-    std::fs::write(po.root.join("work/m4#attempts"), b"xxx").unwrap();
-    (po, originals)
-}
-
 /// Runs `args` on a copy of `po` with the journal on (and `fault`, if any): the copy's state
 /// before the run, and the journal.
 fn journaled(po: &Po, args: &[&str], fault: Option<&str>) -> (Tree, Vec<Op>) {

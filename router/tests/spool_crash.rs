@@ -10,25 +10,6 @@ use std::os::unix::process::ExitStatusExt;
 
 use common::*;
 
-/// The routing scenario: a fan-out to three channels (smtp, local, error), a message for one
-/// channel, a malformed one that is parked, and one that has already used up its attempts.
-fn routing_scenario() -> (Po, BTreeMap<String, Vec<u8>>) {
-    let po = new_po();
-    let msgs: [(&str, &[u8]); 4] = [
-        ("m1", b"from <a@example.org>\nto <b@example.net>\nto <c@local.test>\nto <bad@>\nx-trace 42\nenv-end\nSubject: fan-out\n\nbody 1\n"),
-        ("m2", b"from <>\nto <d@example.com>\nenv-end\nSubject: bounce\n\nbody 2\n"),
-        ("m3", b"from <a@example.org>\nbogus line\nenv-end\n\nbody 3\n"),
-        ("m4", b"from <a@example.org>\nto <e@example.net>\nenv-end\n\nbody 4\n"),
-    ];
-    let mut originals = BTreeMap::new();
-    for (id, m) in msgs {
-        put(&po, id, m);
-        originals.insert(id.to_string(), m.to_vec());
-    }
-    std::fs::write(po.root.join("work/m4#attempts"), b"xxx").unwrap();
-    (po, originals)
-}
-
 fn expected(po: &Po) -> BTreeMap<String, Vec<u8>> {
     let clean = copy_po(po);
     let st = router(&clean, RUN, &[]);

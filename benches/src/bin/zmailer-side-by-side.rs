@@ -251,41 +251,38 @@ fn ours(prefix: &Path, bin: &Path, cfg: &Path, n: usize) -> (f64, f64) {
     (secs, children_cpu() - before)
 }
 
-/// CPU seconds of the processes in a process group, from /proc.
-fn group_cpu(pgid: &str) -> f64 {
-    let mut ticks = 0u64;
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let f: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        if f.get(2) == Some(&pgid) {
-            // utime, stime, and the children's it reaped (cutime, cstime).
-            ticks += [11, 12, 13, 14]
-                .iter()
-                .filter_map(|&i| f.get(i).and_then(|t| t.parse::<u64>().ok()))
-                .sum::<u64>();
-        }
-    }
-    ticks as f64 / 100.0
-}
-
-/// CPU seconds of this process's reaped children (getrusage RUSAGE_CHILDREN), from
-/// /proc/self/stat's cutime and cstime.
-fn children_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// The sum of fields `at` (counted from the state field, 0) of a `/proc/<pid>/stat` text, and
+/// its process group.
+fn stat_fields(stat: &str, at: &[usize]) -> (u64, String) {
     let f: Vec<&str> = stat
         .rsplit(')')
         .next()
         .unwrap_or("")
         .split_whitespace()
         .collect();
-    let t: u64 = [13, 14]
+    let sum = at
         .iter()
         .filter_map(|&i| f.get(i).and_then(|t| t.parse::<u64>().ok()))
         .sum();
-    t as f64 / 100.0
+    (sum, f.get(2).unwrap_or(&"").to_string())
+}
+
+/// CPU seconds of the processes in a process group (utime, stime, and the children's they
+/// reaped), from /proc.
+fn group_cpu(pgid: &str) -> f64 {
+    let mut ticks = 0u64;
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let (t, group) = stat_fields(&stat, &[11, 12, 13, 14]);
+        if group == pgid {
+            ticks += t;
+        }
+    }
+    ticks as f64 / 100.0
+}
+
+/// CPU seconds of this process's reaped children (cutime and cstime of /proc/self/stat).
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_fields(&stat, &[13, 14]).0 as f64 / 100.0
 }

@@ -206,7 +206,25 @@ struct Replay {
     dirty: BTreeSet<u64>,
 }
 
+/// The random subsets' seed: the same states on every run.
+const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
 impl Replay {
+    /// The replay of `ops` from `start`, nothing synced that the journal did not sync.
+    fn upto(start: &Tree, ops: &[Op], model: Model) -> Replay {
+        let mut r = Replay {
+            model,
+            live: start.clone(),
+            durable: start.clone(),
+            pending: Vec::new(),
+            dirty: BTreeSet::new(),
+        };
+        for op in ops {
+            r.step(op);
+        }
+        r
+    }
+
     fn commit_meta(&mut self, upto: usize) {
         for op in self.pending.drain(..upto) {
             self.durable.apply_meta(&op);
@@ -377,16 +395,10 @@ fn touches(op: &Op, dir: &str) -> bool {
 /// starting from `start`, with the index of the journal entry it was cut after (0: before
 /// the first).
 pub fn states(start: &Tree, ops: &[Op], model: Model) -> Vec<(usize, Tree)> {
-    let mut r = Replay {
-        model,
-        live: start.clone(),
-        durable: start.clone(),
-        pending: Vec::new(),
-        dirty: BTreeSet::new(),
-    };
+    let mut r = Replay::upto(start, &[], model);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    let mut sample = 0x9e37_79b9_7f4a_7c15u64;
+    let mut sample = SEED;
     for at in 0..=ops.len() {
         if at > 0 {
             r.step(&ops[at - 1]);
@@ -404,32 +416,13 @@ pub fn states(start: &Tree, ops: &[Op], model: Model) -> Vec<(usize, Tree)> {
 
 /// The states a cut may leave just before journal entry `at` (no deduplication).
 pub fn states_at(start: &Tree, ops: &[Op], model: Model, at: usize) -> Vec<Tree> {
-    let mut r = Replay {
-        model,
-        live: start.clone(),
-        durable: start.clone(),
-        pending: Vec::new(),
-        dirty: BTreeSet::new(),
-    };
-    for op in &ops[..at] {
-        r.step(op);
-    }
+    let r = Replay::upto(start, &ops[..at], model);
     let mut out = Vec::new();
-    r.cut_states(&mut 0x9e37_79b9_7f4a_7c15u64, &mut out);
+    r.cut_states(&mut { SEED }, &mut out);
     out
 }
 
 /// The live contents of every file at journal entry `at` (what the process saw).
 pub fn live_at(start: &Tree, ops: &[Op], at: usize) -> Tree {
-    let mut r = Replay {
-        model: Model::Ext4Ordered,
-        live: start.clone(),
-        durable: start.clone(),
-        pending: Vec::new(),
-        dirty: BTreeSet::new(),
-    };
-    for op in &ops[..at] {
-        r.step(op);
-    }
-    r.live
+    Replay::upto(start, &ops[..at], Model::Ext4Ordered).live
 }
