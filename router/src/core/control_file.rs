@@ -154,17 +154,6 @@ pub fn field(s: &str) -> String {
     out
 }
 
-/// The hash directory of a control or queue file: `H1/H2` for `levels` 2, `H` for 1, empty
-/// for 0 (rfc822.c:1316-1343).
-pub fn hash_dirs(ino: u64, levels: u8) -> Vec<String> {
-    let letter = |n: u64| char::from(b'A' + (n % 26) as u8).to_string();
-    match levels {
-        0 => vec![],
-        1 => vec![letter(ino)],
-        _ => vec![letter(ino / 26), letter(ino)],
-    }
-}
-
 const SPOOLID_CHARS: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123abcdefghijklmnopqrstuvwxyz4567890-";
 
@@ -391,7 +380,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spool_ids_and_hash_dirs_as_zmailer_makes_them() {
+    fn spool_ids_as_zmailer_makes_them() {
         // From a real run of ZMailer's router: inode 2171421, Mon, 30 Nov 2026 05:10:30 UTC.
         let t = 1_796_015_430;
         assert_eq!(
@@ -399,10 +388,6 @@ mod tests {
             "Mon, 30 Nov 2026 05:10:30 +0000"
         );
         assert_eq!(spool_id(2_171_421, t), "S2171421AbmK3FKa");
-        assert_eq!(hash_dirs(2_171_421, 2), ["E", "F"]);
-        assert_eq!(hash_dirs(836_008, 2), ["S", "E"]);
-        assert_eq!(hash_dirs(836_008, 1), ["E"]);
-        assert!(hash_dirs(1, 0).is_empty());
         assert_eq!(
             Civil::from_unix(0).rfc5322(),
             "Thu, 01 Jan 1970 00:00:00 +0000"

@@ -302,23 +302,18 @@ fn rewrite_header(
         }
         pos = end;
         if !matches!(line[0], b' ' | b'\t') {
-            let name = line.iter().position(|&b| b == b':').map(|i| {
-                String::from_utf8_lossy(&line[..i])
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-            let name = name.as_deref().unwrap_or("");
-            keep = !DROPPED.contains(&name);
-            match name {
-                "message-id" => {
-                    let v = &line[line.iter().position(|&b| b == b':').unwrap_or(0) + 1..];
-                    has_id = Some(String::from_utf8_lossy(v).trim().to_string());
-                }
-                "date" => has_date = true,
-                "from" => has_from = true,
-                "to" => has_to = true,
-                _ => {}
+            // The field name, compared without case and without allocating (one per line).
+            let colon = line.iter().position(|&b| b == b':');
+            let name = colon.map_or(&[][..], |i| line[..i].trim_ascii());
+            let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+            keep = !DROPPED.iter().any(|d| is(d));
+            if is("message-id") {
+                let v = &line[colon.map_or(0, |i| i + 1)..];
+                has_id = Some(String::from_utf8_lossy(v).trim().to_string());
             }
+            has_date |= is("date");
+            has_from |= is("from");
+            has_to |= is("to");
         }
         if keep {
             out.extend_from_slice(line);

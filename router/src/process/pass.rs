@@ -40,19 +40,23 @@ pub struct Trust {
 
 impl Trust {
     fn load(c: &Config) -> Trust {
-        let passwd = std::path::Path::new(crate::accounts::PASSWD);
-        Trust {
-            trusted: c
-                .zmailer
-                .trusted()
-                .iter()
-                .filter_map(|u| crate::accounts::id_of(u, passwd))
-                .collect(),
-            names: crate::accounts::entries(passwd)
+        // /etc/passwd read once: the trusted names are looked up in the same entries.
+        let names: HashMap<u32, String> =
+            crate::accounts::entries(std::path::Path::new(crate::accounts::PASSWD))
                 .into_iter()
                 .map(|(n, id)| (id, n))
-                .collect(),
-        }
+                .collect();
+        let trusted = c
+            .zmailer
+            .trusted()
+            .iter()
+            .filter_map(|u| {
+                u.parse()
+                    .ok()
+                    .or_else(|| names.iter().find(|(_, n)| *n == u).map(|(id, _)| *id))
+            })
+            .collect();
+        Trust { trusted, names }
     }
 
     /// The sender to use instead of the envelope's for a file owned by `uid`: `None` when

@@ -17,7 +17,7 @@
 use std::io;
 
 use super::layout::Postoffice;
-use super::seam::{Renamed, Replace, Step};
+use super::seam::{File, Renamed, Replace, Step};
 use super::Error;
 use crate::names;
 
@@ -29,14 +29,26 @@ use crate::names;
 /// the message's claim, so no other router can be staging it. It is replaced.
 pub fn stage(po: &Postoffice, id: &str, channel: &str, bytes: &[u8]) -> io::Result<()> {
     let name = names::staged(id, channel);
-    let f = match po.fs.create_excl(Step::C3StageCreate, &po.work, &name) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            po.fs.unlink(Step::C3StageClear, &po.work, &name)?;
-            po.fs.create_excl(Step::C3StageCreate, &po.work, &name)?
-        }
-        r => r?,
-    };
+    let f = create_own(po, Step::C3StageCreate, Step::C3StageClear, &name)?;
     po.fs.write_all(Step::C3StageWrite, &f, bytes)
+}
+
+/// Creates `work/<name>`, a file of the message the caller has claimed: one already there is
+/// a leftover of that message's own earlier attempt (no other router can be writing it), so it
+/// is removed (`clear`) and the file made again (`create`).
+pub(super) fn create_own(
+    po: &Postoffice,
+    create: Step,
+    clear: Step,
+    name: &str,
+) -> io::Result<File> {
+    match po.fs.create_excl(create, &po.work, name) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            po.fs.unlink(clear, &po.work, name)?;
+            po.fs.create_excl(create, &po.work, name)
+        }
+        r => r,
+    }
 }
 
 /// What a plan commits to.
@@ -127,14 +139,9 @@ pub fn plan_handoff(po: &Postoffice, id: &str, ino: u64) -> io::Result<()> {
 
 fn write_plan(po: &Postoffice, id: &str, text: &str) -> io::Result<()> {
     let tmp = names::plan_tmp(id);
-    let f = match po.fs.create_excl(Step::C4PlanCreate, &po.work, &tmp) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            // Left by a router that died writing it (recovery removes these; be sure).
-            po.fs.unlink(Step::C4PlanClear, &po.work, &tmp)?;
-            po.fs.create_excl(Step::C4PlanCreate, &po.work, &tmp)?
-        }
-        r => r?,
-    };
+    // A `#plan.tmp` there was left by a router that died writing it (recovery removes these;
+    // be sure).
+    let f = create_own(po, Step::C4PlanCreate, Step::C4PlanClear, &tmp)?;
     po.fs.write_all(Step::C4PlanWrite, &f, text.as_bytes())?;
     po.fs.rename(
         Step::C4PlanRename,

@@ -54,14 +54,20 @@ impl Handoff {
         }
     }
 
-    /// `E/F/` for inode 2171421 with two levels (ZMailer's rfc822.c:1316-1343).
+    /// The hash directories of `ino` under this postoffice's `SCHEDULERDIRHASH`.
     pub fn hash_path(&self, ino: u64) -> String {
-        let letter = |n: u64| char::from(b'A' + (n % 26) as u8);
-        match self.dirhash {
-            0 => String::new(),
-            1 => format!("{}/", letter(ino)),
-            _ => format!("{}/{}/", letter(ino / 26), letter(ino)),
-        }
+        hash_path(ino, self.dirhash)
+    }
+}
+
+/// `E/F/` for inode 2171421 with two levels, `F/` with one, nothing with none (ZMailer's
+/// rfc822.c:1316-1343).
+pub fn hash_path(ino: u64, levels: u8) -> String {
+    let letter = |n: u64| char::from(b'A' + (n % 26) as u8);
+    match levels {
+        0 => String::new(),
+        1 => format!("{}/", letter(ino)),
+        _ => format!("{}/{}/", letter(ino / 26), letter(ino)),
     }
 }
 
@@ -103,13 +109,7 @@ fn hash_dir(po: &Postoffice, top_name: &str, top: &Dir, ino: u64) -> io::Result<
 pub fn stage(po: &Postoffice, id: &str, control: &[u8]) -> io::Result<()> {
     let name = names::control(id);
     // A leftover of this message's own rolled-back attempt (see `commit::stage`): replaced.
-    let f = match po.fs.create_excl(Step::H3ControlCreate, &po.work, &name) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            po.fs.unlink(Step::C3StageClear, &po.work, &name)?;
-            po.fs.create_excl(Step::H3ControlCreate, &po.work, &name)?
-        }
-        r => r?,
-    };
+    let f = super::commit::create_own(po, Step::H3ControlCreate, Step::C3StageClear, &name)?;
     po.fs.write_all(Step::H3ControlWrite, &f, control)
 }
 
@@ -166,5 +166,19 @@ pub fn notify(po: &Postoffice, inos: &[u64]) {
         if sock.send_to(msg.as_bytes(), path).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hash_path;
+
+    /// The directories ZMailer's own router wrote for these inodes (../shared/interop/zmailer).
+    #[test]
+    fn hash_dirs_as_zmailer_makes_them() {
+        assert_eq!(hash_path(2_171_421, 2), "E/F/");
+        assert_eq!(hash_path(836_008, 2), "S/E/");
+        assert_eq!(hash_path(836_008, 1), "E/");
+        assert!(hash_path(1, 0).is_empty());
     }
 }
