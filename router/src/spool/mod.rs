@@ -7,7 +7,8 @@
 //! routing core).
 //!
 //! - [`seam`]: the [`seam::Seam`] trait every system call goes through; [`steps`]: the step
-//!   vocabulary; `faults` (feature `fault-injection`): the fault-planning seam for tests.
+//!   vocabulary; `faults` and `sim` (feature `fault-injection`): the fault-planning seam and
+//!   the simulated disk with a live and a durable view, for tests and fuzzing.
 //! - [`layout`]: the directories and the start-up checks.
 //! - [`submit`]: publish a message into `router/` (P1–P5).
 //! - [`claim`]: take one from `router/` into `work/` under a lock (C1).
@@ -38,6 +39,8 @@ pub mod reaper;
 pub mod reason_file;
 pub mod recover;
 pub mod seam;
+#[cfg(feature = "fault-injection")]
+pub mod sim;
 pub mod steps;
 pub mod submit;
 

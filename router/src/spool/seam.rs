@@ -49,11 +49,47 @@ use rustix::io::Errno;
 
 pub use super::steps::Step;
 
+/// What stands behind a [`Dir`] or a [`File`]: a descriptor of the real file system, or (in
+/// the tests' build) a handle on the simulated disk of [`super::sim`]. Giving one seam the
+/// other's handle is a bug, and asserted.
+#[derive(Debug)]
+pub(super) enum Handle {
+    Os(std::fs::File),
+    #[cfg(feature = "fault-injection")]
+    Sim(super::sim::Handle),
+}
+
+impl Handle {
+    /// The real descriptor.
+    pub(super) fn os(&self) -> &std::fs::File {
+        match self {
+            Handle::Os(f) => f,
+            #[cfg(feature = "fault-injection")]
+            Handle::Sim(_) => panic!("a simulated disk's handle given to the real file system"),
+        }
+    }
+
+    /// The simulated disk's handle.
+    #[cfg(feature = "fault-injection")]
+    pub(super) fn sim(&self) -> &super::sim::Handle {
+        match self {
+            Handle::Sim(h) => h,
+            Handle::Os(_) => panic!("a real descriptor given to the simulated disk"),
+        }
+    }
+}
+
+impl AsFd for Handle {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.os().as_fd()
+    }
+}
+
 /// An open directory of the postoffice.
 #[derive(Debug)]
 pub struct Dir {
-    fd: std::fs::File,
-    path: PathBuf,
+    pub(super) fd: Handle,
+    pub(super) path: PathBuf,
 }
 
 impl Dir {
@@ -66,13 +102,13 @@ impl Dir {
 /// An open file of the postoffice. An exclusive lock taken on it ([`Seam::try_lock`]) lasts
 /// as long as the handle.
 #[derive(Debug)]
-pub struct File(std::fs::File);
+pub struct File(pub(super) Handle);
 
 impl File {
     /// The standard file, for the fault-planning seam's journal (it reads the contents back).
     #[cfg(feature = "fault-injection")]
     pub(super) fn std(&self) -> &std::fs::File {
-        &self.0
+        self.0.os()
     }
 }
 
@@ -294,7 +330,7 @@ impl Os {
     fn open_for_write(dir: &Dir, name: &str, flags: OFlags) -> io::Result<File> {
         let flags = flags | OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rfs::openat(&dir.fd, name, flags, Mode::from_raw_mode(FILE_MODE))?;
-        Ok(File(std::fs::File::from(fd)))
+        Ok(File(Handle::Os(std::fs::File::from(fd))))
     }
 }
 
@@ -306,7 +342,7 @@ impl Seam for Os {
             Mode::empty(),
         )?;
         Ok(Dir {
-            fd: std::fs::File::from(fd),
+            fd: Handle::Os(std::fs::File::from(fd)),
             path: path.to_path_buf(),
         })
     }
@@ -319,7 +355,7 @@ impl Seam for Os {
             Mode::empty(),
         )?;
         Ok(Dir {
-            fd: std::fs::File::from(fd),
+            fd: Handle::Os(std::fs::File::from(fd)),
             path: dir.path.join(name),
         })
     }
@@ -367,19 +403,19 @@ impl Seam for Os {
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
             Mode::empty(),
         ) {
-            Ok(fd) => Ok(Some(File(std::fs::File::from(fd)))),
+            Ok(fd) => Ok(Some(File(Handle::Os(std::fs::File::from(fd))))),
             Err(Errno::NOENT) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
     fn write_all(&self, _: Step, f: &File, bytes: &[u8]) -> io::Result<()> {
-        (&f.0).write_all(bytes)
+        f.0.os().write_all(bytes)
     }
 
     fn read_all(&self, _: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
         let mut buf = Vec::new();
-        (&f.0).take(max_bytes as u64 + 1).read_to_end(&mut buf)?;
+        f.0.os().take(max_bytes as u64 + 1).read_to_end(&mut buf)?;
         if buf.len() > max_bytes {
             return Err(io::Error::new(
                 io::ErrorKind::FileTooLarge,
@@ -391,12 +427,12 @@ impl Seam for Os {
 
     fn read_head(&self, _: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
         let mut buf = Vec::new();
-        (&f.0).take(max_bytes as u64).read_to_end(&mut buf)?;
+        f.0.os().take(max_bytes as u64).read_to_end(&mut buf)?;
         Ok(buf)
     }
 
     fn fsync(&self, _: Step, f: &File) -> io::Result<()> {
-        Ok(rfs::fsync(&f.0)?)
+        Ok(rfs::fsync(f.0.os())?)
     }
 
     fn fsync_dir(&self, _: Step, d: &Dir) -> io::Result<()> {
@@ -408,11 +444,11 @@ impl Seam for Os {
     }
 
     fn ftruncate(&self, _: Step, f: &File, len: u64) -> io::Result<()> {
-        Ok(rfs::ftruncate(&f.0, len)?)
+        Ok(rfs::ftruncate(f.0.os(), len)?)
     }
 
     fn meta(&self, f: &File) -> io::Result<Meta> {
-        Ok(meta_of(&rfs::fstat(&f.0)?))
+        Ok(meta_of(&rfs::fstat(f.0.os())?))
     }
 
     fn dir_meta(&self, d: &Dir) -> io::Result<Meta> {
@@ -420,7 +456,7 @@ impl Seam for Os {
     }
 
     fn try_lock(&self, _: Step, f: &File) -> io::Result<bool> {
-        match rfs::flock(&f.0, FlockOperation::NonBlockingLockExclusive) {
+        match rfs::flock(f.0.os(), FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(true),
             Err(Errno::WOULDBLOCK) => Ok(false),
             Err(e) => Err(e.into()),
