@@ -82,7 +82,8 @@ fn routed(dir: &std::path::Path, n: usize, batch: usize) -> (f64, usize) {
         processor: &s.processor,
     };
     let t = Instant::now();
-    let (pass, r) = router::spool::batch::pass(&po, &s.batch, &mut route, &|| false);
+    let (pass, r) =
+        router::spool::batch::pass(&po, &s.batch, &mut route, &|| false, &mut Vec::new());
     r.unwrap();
     let rate = n as f64 / t.elapsed().as_secs_f64();
     assert_eq!(pass.routed, n, "every message routed");

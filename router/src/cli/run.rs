@@ -117,13 +117,13 @@ fn inline(c: &Config, once: bool, public_max_age: u64) -> u8 {
         Ok(x) => x,
         Err(e) => return open_fault_code(&e, |w| eprintln!("router run: {w}")),
     };
-    let mut arena = s.processor.arena();
+    let mut kept = pass::Kept::new(s.processor.arena());
     let mut backoff = worker::spool_backoff();
     loop {
         let (p, result) = pass::pass(
             &po,
             &s,
-            &mut arena,
+            &mut kept,
             &log,
             public_max_age,
             &mut |_| {},

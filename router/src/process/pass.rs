@@ -188,13 +188,30 @@ impl Route for Router<'_> {
     }
 }
 
+/// What a routing process keeps from one pass to the next: its one arena, and the attempts
+/// it owes back ([`batch::pass`]: a release the disk failed under).
+#[derive(Debug)]
+pub struct Kept {
+    pub arena: Arena,
+    pub owed: Vec<String>,
+}
+
+impl Kept {
+    pub fn new(arena: Arena) -> Kept {
+        Kept {
+            arena,
+            owed: Vec::new(),
+        }
+    }
+}
+
 /// One pass: abandoned submissions reaped, everything in router/ routed, each message's
 /// line logged, every name left alone reported. Events go to `report`; `stop` is asked
 /// between batches. Returns what the pass did, and whether it ended on a spool fault.
 pub fn pass(
     po: &Postoffice,
     s: &Settings,
-    arena: &mut Arena,
+    kept: &mut Kept,
     log: &Log,
     public_max_age: u64,
     report: &mut dyn FnMut(Event<'_>),
@@ -218,12 +235,12 @@ pub fn pass(
     let mut router = Router {
         processor: &s.processor,
         trust: s.zmailer.as_deref(),
-        arena,
+        arena: &mut kept.arena,
         log,
         report,
         notes: HashMap::new(),
     };
-    let (p, result) = batch::pass(po, &s.batch, &mut router, stop);
+    let (p, result) = batch::pass(po, &s.batch, &mut router, stop, &mut kept.owed);
     for x in &p.left_alone {
         // Names come from the spool as found: escaped, so a name cannot forge a log line.
         log.line(format_args!("{}", super::log::clean(&x.to_string())));

@@ -59,7 +59,7 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> Ended
         }
     }
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
-    let mut arena = s.processor.arena();
+    let mut kept = pass::Kept::new(s.processor.arena());
     let mut out = std::io::stdout().lock();
     let mut stdin = std::io::stdin().lock();
     let mut ended = Ended::Done;
@@ -78,7 +78,7 @@ pub fn run(po: &Postoffice, s: &Settings, args: &WorkerArgs, log: &Log) -> Ended
         let (p, result) = pass::pass(
             po,
             s,
-            &mut arena,
+            &mut kept,
             log,
             args.public_max_age,
             &mut report,

@@ -152,6 +152,9 @@ struct Work {
     /// An id used twice, met at C4 or C5: the place held by the earlier message. The message
     /// goes no further in this batch, and recovery finishes or undoes it once the name is free.
     conflict: Option<String>,
+    /// Its attempt was counted (C2's bump took effect): a release takes it back. Not for a
+    /// message found exhausted, nor one whose bump failed.
+    counted: bool,
 }
 
 impl Work {
@@ -172,14 +175,23 @@ impl Work {
 /// lost either way.
 ///
 /// `stop` is asked between batches: true ends the pass early (a drain).
+///
+/// `owed` is the process's memory between its passes: the messages whose attempt a pass
+/// counted and then could not take back, because the disk failed under the release too. The
+/// message stays in work/ for recovery, which cannot tell that from a router that died and
+/// keeps the count; the next pass takes the attempt back once recovery has put the message
+/// back in router/ (found by the spool fuzz target: an `EIO` that outlasted a batch's release,
+/// twice, parked an innocent message `attempts-exhausted`). A process that dies forgets its
+/// debts, and then the message is charged: its router did die.
 pub fn pass(
     po: &Postoffice,
     s: &Settings,
     route: &mut dyn Route,
     stop: &dyn Fn() -> bool,
+    owed: &mut Vec<String>,
 ) -> (Pass, Result<(), Error>) {
     let mut pass = Pass::default();
-    let r = run(po, s, route, stop, &mut pass);
+    let r = run(po, s, route, stop, &mut pass, owed);
     (pass, r)
 }
 
@@ -189,9 +201,11 @@ fn run(
     route: &mut dyn Route,
     stop: &dyn Fn() -> bool,
     pass: &mut Pass,
+    owed: &mut Vec<String>,
 ) -> Result<(), Error> {
     let recovered = recover::recover_all(po)?;
     pass.anomalies = recovered.anomalies;
+    settle(po, owed)?;
     loop {
         let names = po.fs.list(Step::C0List, &po.router)?;
         let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
@@ -214,6 +228,7 @@ fn run(
             s,
             route: &mut *route,
             pass: &mut *pass,
+            owed: &mut *owed,
         };
         for id in &suspects {
             if stop() {
@@ -240,6 +255,7 @@ struct Batch<'p, 'a> {
     s: &'p Settings,
     route: &'a mut dyn Route,
     pass: &'a mut Pass,
+    owed: &'a mut Vec<String>,
 }
 
 impl Batch<'_, '_> {
@@ -267,10 +283,10 @@ impl Batch<'_, '_> {
         let mut batch = match batch {
             Ok(b) if b.is_empty() => return Ok(()),
             Ok(b) => b,
-            Err((b, e)) => return Err(release_uncommitted(self.po, b, e)),
+            Err((b, e)) => return Err(release_uncommitted(self.po, b, e, self.owed)),
         };
         if let Err(e) = self.commit_batch(&mut batch) {
-            return Err(release_uncommitted(self.po, batch, e));
+            return Err(release_uncommitted(self.po, batch, e, self.owed));
         }
         for w in batch {
             if let Some(place) = w.conflict {
@@ -353,9 +369,14 @@ impl Batch<'_, '_> {
                     },
                     state: State::Counted,
                     conflict: None,
+                    counted: false,
                 });
                 match attempts::bump(po, id) {
-                    Ok(_) => {}
+                    Ok(_) => {
+                        if let Some(w) = batch.last_mut() {
+                            w.counted = true;
+                        }
+                    }
                     Err(e) if attempts::is_not_ours(&e) => {
                         let w = batch.pop().expect("pushed just above");
                         if let Err(e) = self.counter_not_ours(w.claimed) {
@@ -371,6 +392,7 @@ impl Batch<'_, '_> {
                 plan,
                 state: State::Counted,
                 conflict: None,
+                counted: false,
             });
         }
         Ok(batch)
@@ -523,37 +545,72 @@ impl Batch<'_, '_> {
 /// its file first, so that releasing has a descriptor to work with when the fault was running
 /// out of them (EMFILE: found with a low open-files limit, where every release failed and
 /// the batch was left claimed in work/ for the next pass's recovery, charged an attempt).
-fn release_uncommitted(po: &Postoffice, mut batch: Vec<Work>, e: Error) -> Error {
+fn release_uncommitted(
+    po: &Postoffice,
+    mut batch: Vec<Work>,
+    e: Error,
+    owed: &mut Vec<String>,
+) -> Error {
     let spare = batch.pop().map(|w| {
         drop(w.claimed.file);
-        (w.claimed.id, w.plan, w.state)
+        (w.claimed.id, w.plan, w.state, w.counted)
     });
     for w in batch.iter().rev() {
-        let _ = release(po, &w.claimed.id, &w.plan, w.state);
+        release(po, &w.claimed.id, &w.plan, w.state, w.counted, owed);
     }
     drop(batch);
-    if let Some((id, plan, state)) = spare {
-        let _ = release(po, &id, &plan, state);
+    if let Some((id, plan, state, counted)) = spare {
+        release(po, &id, &plan, state, counted, owed);
     }
     e
 }
 
 /// Undoes an uncommitted message: the attempt taken back (the fault was the disk's), then
 /// the same roll-back recovery does. What may have been staged is what the plan lists. A
-/// message past its commit point is left for recovery to roll forward.
-fn release(po: &Postoffice, id: &str, plan: &Plan, state: State) -> Result<(), Error> {
+/// message past its commit point is left for recovery to roll forward. An attempt that
+/// cannot be taken back is `owed` (see [`pass`]); a roll-back that fails is recovery's.
+/// (A message its route parks was counted too: until this was `counted`, a release took
+/// back only routed messages' attempts, and a disk fault charged a parked one; found by the
+/// spool fuzz target.)
+fn release(
+    po: &Postoffice,
+    id: &str,
+    plan: &Plan,
+    state: State,
+    counted: bool,
+    owed: &mut Vec<String>,
+) {
     if state >= State::Committed {
-        return Ok(());
+        return;
     }
-    match plan {
-        Plan::Route { channels } => {
-            attempts::unbump(po, id)?;
-            commit::roll_back(po, id, channels)
+    let channels: &[String] = match plan {
+        Plan::Route { channels } => channels,
+        Plan::Handoff { .. } | Plan::Defer(_) => &[],
+    };
+    if counted && attempts::unbump(po, id).is_err() {
+        if !owed.iter().any(|o| o == id) {
+            owed.push(id.to_string());
         }
-        Plan::Handoff { .. } => {
-            attempts::unbump(po, id)?;
-            commit::roll_back(po, id, std::iter::empty::<&str>())
-        }
-        Plan::Defer(_) => commit::roll_back(po, id, std::iter::empty::<&str>()),
+        // The message stays claimed: recovery rolls it back.
+        return;
     }
+    let _ = commit::roll_back(po, id, channels);
+}
+
+/// A1 for the attempts `owed` (see [`pass`]), once recovery has put each message back in
+/// router/. One still in work/ is another router's now, or waits for a later recovery: it
+/// stays owed. One in neither place was routed or parked since: nothing is owed any more.
+fn settle(po: &Postoffice, owed: &mut Vec<String>) -> Result<(), Error> {
+    let mut i = 0;
+    while i < owed.len() {
+        let id = &owed[i];
+        if po.fs.exists(&po.router, id)? {
+            attempts::unbump(po, id)?;
+        } else if po.fs.exists(&po.work, id)? {
+            i += 1;
+            continue;
+        }
+        owed.swap_remove(i);
+    }
+    Ok(())
 }

@@ -194,7 +194,8 @@ pub fn remove_plan(po: &Postoffice, id: &str) -> io::Result<()> {
 }
 
 /// B1–B3: rolls `id` back before its commit point: its staged outputs (`channels`), a
-/// half-written plan and reason are removed (B1), and the message goes back to `router/<id>`
+/// half-written plan and reason, and a reason a cut deferral left in deferred/ are removed
+/// (B1), and the message goes back to `router/<id>`
 /// (B2, B3) to be routed again from scratch. Used by recovery (a dead router) and by release
 /// (a full disk). Idempotent.
 pub fn roll_back<C: AsRef<str>>(
@@ -217,6 +218,17 @@ pub fn roll_back<C: AsRef<str>>(
         .unlink(Step::B1PlanTmpUnlink, &po.work, &names::plan_tmp(id))?;
     po.fs
         .unlink(Step::B1ReasonUnlink, &po.work, &names::reason(id))?;
+    // A deferral cut between its two renames (C4) left its reason in deferred/ without the
+    // message: the deferral never happened, and the reason is this message's to take back
+    // (no one else parks this id while we hold it). Left there, it would outlive the message's
+    // routing as a stray file (found by the spool fuzz target).
+    if !po.fs.exists(&po.deferred, id)? {
+        po.fs.unlink(
+            Step::B1DeferredReasonUnlink,
+            &po.deferred,
+            &names::deferred_reason(id),
+        )?;
+    }
     match po
         .fs
         .rename_noreplace(Step::B2Rename, &po.work, id, &po.router, id)?

@@ -149,20 +149,32 @@ pub fn release(po: &Postoffice, id: &str) -> io::Result<Done> {
     Ok(Done::Done)
 }
 
-/// `deferred remove ID` (D6, D4, D5): the message and its reason file deleted.
+/// `deferred remove ID` (D1, D4, D6, D5): the message, its reason file and a counter left
+/// beside it deleted.
 pub fn remove(po: &Postoffice, id: &str) -> io::Result<Done> {
     if !is_id(id) {
         return Ok(Done::Missing);
     }
     let fs = &*po.fs;
-    if !fs.unlink(Step::D6MessageUnlink, &po.deferred, id)? {
+    if !fs.exists(&po.deferred, id)? {
         return Ok(Done::Missing);
     }
+    // D1, as for release: a router that parked it and died before its C6 left the counter,
+    // which recovery removes only while the parked message is there to say whose it is.
+    if !fs.exists(&po.work, id)? {
+        fs.unlink(Step::D1AttemptsUnlink, &po.work, &names::attempts(id))?;
+    }
+    // The reason first: a remove interrupted between the two leaves the message parked
+    // without its reason, and `remove` again finishes it; the other order left a reason
+    // without its message that nothing would ever take.
     fs.unlink(
         Step::D4ReasonUnlink,
         &po.deferred,
         &names::deferred_reason(id),
     )?;
+    if !fs.unlink(Step::D6MessageUnlink, &po.deferred, id)? {
+        return Ok(Done::Missing);
+    }
     fs.fsync_dir(Step::D5FsyncDeferred, &po.deferred)?;
     Ok(Done::Done)
 }

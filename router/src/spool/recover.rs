@@ -36,6 +36,9 @@ pub struct Recovered {
     pub rolled_back: usize,
     pub cleaned: usize,
     pub busy: usize,
+    /// Whether the plans were made durable (`R3.plan-sync`, once, before the first
+    /// roll-forward).
+    pub plans_synced: bool,
 }
 
 pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
@@ -153,6 +156,15 @@ fn roll_forward(
     planned: &Planned,
     r: &mut Recovered,
 ) -> Result<(), Error> {
+    // R3.plan-sync: the plan a dead router left may not be durable (it died, or its S3
+    // failed, between C4 and S3). Publishing from it before it is would let a power cut take
+    // the plan and keep outputs published: the next recovery would find no plan, roll the
+    // message back and route it again, a second copy for every channel already published
+    // (found by the spool fuzz target). One sync makes every plan durable: once per recovery.
+    if !r.plans_synced {
+        po.fs.syncfs(Step::R3PlanSync, &po.work)?;
+        r.plans_synced = true;
+    }
     match planned {
         Planned::Channels(channels) => {
             commit::publish(po, id, channels)?;
@@ -189,7 +201,8 @@ fn recover_locked(
     match read_plan(po, id)? {
         Some(Ok(planned)) => return roll_forward(po, id, &planned, r),
         // A plan that does not read back whole was never synced (S3 syncs it before anything
-        // is published), so nothing was published: it is no commit point. Roll back.
+        // is published, R3.plan-sync before recovery publishes), so nothing was published: it
+        // is no commit point. Roll back.
         Some(Err(_)) => {
             po.fs
                 .unlink(Step::C7PlanUnlink, &po.work, &names::plan(id))?;

@@ -94,6 +94,7 @@ steps! {
     R2List => "R2.list",
     R3PlanOpen => "R3.plan-open",
     R3PlanRead => "R3.plan-read",
+    R3PlanSync => "R3.plan-sync",
     R3S5 => "R3.S5",
     R3PlanTmpUnlink => "R3.plan-tmp-unlink",
     R4ReasonRename => "R4.reason-rename",
@@ -103,6 +104,7 @@ steps! {
     B1ControlUnlink => "B1.control-unlink",
     B1PlanTmpUnlink => "B1.plan-tmp-unlink",
     B1ReasonUnlink => "B1.reason-unlink",
+    B1DeferredReasonUnlink => "B1.deferred-reason-unlink",
     B2Rename => "B2.rename",
     B3FsyncRouter => "B3.fsync-router",
     // Take an attempt back.
