@@ -7,8 +7,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus="$here/../corpus"
 al="$here/corpus/address_list"; hb="$here/corpus/header_block"; ev="$here/corpus/envelope"
-ms="$here/corpus/message"; zm="$here/corpus/zmailer"
-mkdir -p "$al" "$hb" "$ev" "$ms" "$zm"
+ms="$here/corpus/message"; zm="$here/corpus/zmailer"; sp="$here/corpus/spool"
+mkdir -p "$al" "$hb" "$ev" "$ms" "$zm" "$sp"
+# The spool target starts from the sequences tests/spool_sequences.rs runs (its SPOOL_DUMP).
+cp "$corpus"/spool/* "$sp/"
 # ZMailer mode starts from what ZMailer's writers put into router/, and from every router
 # input (its envelope keywords are ZMailer's too).
 for f in "$corpus"/zmailer/* "$corpus"/messages/*.eml; do cp "$f" "$zm/$(basename "$f")"; done
@@ -30,4 +32,4 @@ for f in "$corpus"/malformed/*-64b.txt "$corpus"/malformed/*-1k.txt; do
   { printf '\0To: '; cat "$f"; printf '\n\nbody\n'; } > "$hb/$b"
 done
 for f in "$ev"/valid-*; do cp "$f" "$ms/$(basename "$f")"; done
-echo "seeded $(ls "$al" | wc -l) address_list, $(ls "$hb" | wc -l) header_block, $(ls "$ev" | wc -l) envelope $(ls "$ms" | wc -l) message and $(ls "$zm" | wc -l) zmailer inputs"
+echo "seeded $(ls "$al" | wc -l) address_list, $(ls "$hb" | wc -l) header_block, $(ls "$ev" | wc -l) envelope $(ls "$ms" | wc -l) message, $(ls "$zm" | wc -l) zmailer and $(ls "$sp" | wc -l) spool inputs"
