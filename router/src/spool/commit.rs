@@ -203,31 +203,47 @@ pub fn roll_back<C: AsRef<str>>(
     id: &str,
     channels: impl IntoIterator<Item = C>,
 ) -> Result<(), Error> {
+    let mut in_work = false;
     for c in channels {
-        po.fs.unlink(
+        in_work |= po.fs.unlink(
             Step::B1StagedUnlink,
             &po.work,
             &names::staged(id, c.as_ref()),
         )?;
     }
     if po.handoff.is_some() {
-        po.fs
+        in_work |= po
+            .fs
             .unlink(Step::B1ControlUnlink, &po.work, &names::control(id))?;
     }
-    po.fs
+    in_work |= po
+        .fs
         .unlink(Step::B1PlanTmpUnlink, &po.work, &names::plan_tmp(id))?;
-    po.fs
+    in_work |= po
+        .fs
         .unlink(Step::B1ReasonUnlink, &po.work, &names::reason(id))?;
     // A deferral cut between its two renames (C4) left its reason in deferred/ without the
     // message: the deferral never happened, and the reason is this message's to take back
     // (no one else parks this id while we hold it). Left there, it would outlive the message's
     // routing as a stray file (found by the spool fuzz target).
+    let mut in_deferred = false;
     if !po.fs.exists(&po.deferred, id)? {
-        po.fs.unlink(
+        in_deferred = po.fs.unlink(
             Step::B1DeferredReasonUnlink,
             &po.deferred,
             &names::deferred_reason(id),
         )?;
+    }
+    // B1.fsync: the removals durable before the message leaves work/. Otherwise a power cut
+    // may keep B2's rename and lose them (the weakest model allows it), and what they removed
+    // outlives the message: a staged output or half a plan no later routing replaces if the
+    // message is parked, or routed elsewhere (found by the spool fuzz target). Only when
+    // something was removed: a roll-back of a message claimed and not yet staged pays nothing.
+    if in_work {
+        po.fs.fsync_dir(Step::B1FsyncWork, &po.work)?;
+    }
+    if in_deferred {
+        po.fs.fsync_dir(Step::B1FsyncDeferred, &po.deferred)?;
     }
     match po
         .fs

@@ -105,6 +105,8 @@ steps! {
     B1PlanTmpUnlink => "B1.plan-tmp-unlink",
     B1ReasonUnlink => "B1.reason-unlink",
     B1DeferredReasonUnlink => "B1.deferred-reason-unlink",
+    B1FsyncWork => "B1.fsync-work",
+    B1FsyncDeferred => "B1.fsync-deferred",
     B2Rename => "B2.rename",
     B3FsyncRouter => "B3.fsync-router",
     // Take an attempt back.
