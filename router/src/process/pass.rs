@@ -188,19 +188,19 @@ impl Route for Router<'_> {
     }
 }
 
-/// What a routing process keeps from one pass to the next: its one arena, and the attempts
-/// it owes back ([`batch::pass`]: a release the disk failed under).
+/// What a routing process keeps from one pass to the next: its one arena, and the messages
+/// a release could not put back, still locked ([`batch::pass`]: the disk failed under it).
 #[derive(Debug)]
 pub struct Kept {
     pub arena: Arena,
-    pub owed: Vec<String>,
+    pub held: Vec<batch::Unreleased>,
 }
 
 impl Kept {
     pub fn new(arena: Arena) -> Kept {
         Kept {
             arena,
-            owed: Vec::new(),
+            held: Vec::new(),
         }
     }
 }
@@ -240,7 +240,7 @@ pub fn pass(
         report,
         notes: HashMap::new(),
     };
-    let (p, result) = batch::pass(po, &s.batch, &mut router, stop, &mut kept.owed);
+    let (p, result) = batch::pass(po, &s.batch, &mut router, stop, &mut kept.held);
     for x in &p.left_alone {
         // Names come from the spool as found: escaped, so a name cannot forge a log line.
         log.line(format_args!("{}", super::log::clean(&x.to_string())));

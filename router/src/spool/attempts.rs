@@ -1,10 +1,20 @@
-//! The durable attempt counter: `work/<id>#attempts` holds one byte per attempt.
+//! The durable attempt counter: `work/<id>#attempts` holds one byte per router that died
+//! with the message claimed.
 //!
-//! It is bumped (C2; durable with the batch's first sync, S1) before the message is parsed, so
-//! a message that kills its router is counted; it stays in work/ when the message is rolled
-//! back to router/, and it is removed only when the message is routed or parked (C6).
-//! Appending one byte cannot be torn, so the count is always the file's length. A disk fault
-//! takes the attempt back (A1): the fault was not the message's.
+//! Recovery counts the attempt (`R3.count`), when it finds a message in work/ whose router is
+//! dead and rolls it back; a router never counts its own. So a message that kills its router
+//! is counted, and one whose router was stopped by the disk (which releases it) is not: the
+//! fault was not the message's. The claim is durable before the message is parsed (S1), so a
+//! message that brings the whole machine down while it is parsed is in work/ after the reboot,
+//! and counted then. At C2 a router reads the count of a message that has a counter (a
+//! suspect) and parks it unparsed at `max_attempts`. The counter stays while the message goes
+//! back and forth, and goes when it is routed or parked (C6). Appending one byte cannot be
+//! torn, so the count is always the file's length.
+//!
+//! (Until the protocol below, every claim appended the byte and every release took it back:
+//! a counter created, written and removed for every message routed, and an attempt charged
+//! whenever the disk failed under the release too. Counting at recovery does the same work
+//! only for messages whose router died.)
 
 use std::io;
 
@@ -42,27 +52,14 @@ pub fn count(po: &Postoffice, id: &str) -> io::Result<u64> {
     }
 }
 
-/// Counts one more attempt. Returns the new count. Durable after the next sync.
-pub fn bump(po: &Postoffice, id: &str) -> io::Result<u64> {
+/// R3.count: counts the attempt of a router that died with `id` claimed (recovery holds the
+/// message's lock). Returns the new count. Durable with the recovery's next sync.
+pub fn count_death(po: &Postoffice, id: &str) -> io::Result<u64> {
     let f = po
         .fs
-        .open_append(Step::C2Bump, &po.work, &names::attempts(id))?;
-    // One fstat, before the write: the check that it is ours gives the count too (the
-    // message is claimed and locked, so no one else appends meanwhile).
+        .open_append(Step::R3Count, &po.work, &names::attempts(id))?;
+    // One fstat, before the write: the check that it is ours gives the count too.
     let before = ours(po, &f)?;
-    po.fs.write_all(Step::C2BumpWrite, &f, b"x")?;
+    po.fs.write_all(Step::R3CountWrite, &f, b"x")?;
     Ok(before + 1)
-}
-
-/// Takes back the last attempt (the fault was the disk's, not the message's).
-pub fn unbump(po: &Postoffice, id: &str) -> io::Result<()> {
-    let name = names::attempts(id);
-    let f = po.fs.open_append(Step::A1Open, &po.work, &name)?;
-    let n = ours(po, &f)?;
-    if n <= 1 {
-        po.fs.unlink(Step::A1Unlink, &po.work, &name)?;
-    } else {
-        po.fs.ftruncate(Step::A1Truncate, &f, n - 1)?;
-    }
-    Ok(())
 }

@@ -1,8 +1,8 @@
 //! Route a batch, and a pass over `router/`: the batch protocol C1–C7 with its syncs S1–S5
 //! (docs/spool.md), as one sequence.
 //!
-//! A message flows one way: claim (C1) → count the attempt (C2) → S1 → read, route, stage or
-//! write a reason (C3) → S2 → commit point: plan or park (C4) → S3 → publish (C5) → remove
+//! A message flows one way: claim (C1) → read the count of a suspect (C2) → S1 → read, route,
+//! stage or write a reason (C3) → S2 → commit point: plan or park (C4) → S3 → publish (C5) → remove
 //! message and counter (C6) → S5 → remove the plan (C7). A batch shares its syncs (group
 //! commit): four `syncfs` per batch instead of an fsync per file per message. (There was an
 //! S4 between C5 and C6: the power-loss tests showed it unnecessary, and it went.)
@@ -16,7 +16,8 @@
 //! the innocent members of its first batch are counted once and routed.
 //!
 //! Disk full or an I/O error: a message not yet committed is released (its staged files
-//! removed, the attempt taken back, the message renamed back to router/) and the batch stops;
+//! removed, the message renamed back to router/; no attempt is counted: recovery counts only
+//! the messages of routers that died) and the batch stops;
 //! the caller backs off. A committed message is left for recovery to roll forward. Such a
 //! message is never parked: the fault is not its.
 
@@ -152,9 +153,6 @@ struct Work {
     /// An id used twice, met at C4 or C5: the place held by the earlier message. The message
     /// goes no further in this batch, and recovery finishes or undoes it once the name is free.
     conflict: Option<String>,
-    /// Its attempt was counted (C2's bump took effect): a release takes it back. Not for a
-    /// message found exhausted, nor one whose bump failed.
-    counted: bool,
 }
 
 impl Work {
@@ -176,23 +174,38 @@ impl Work {
 ///
 /// `stop` is asked between batches: true ends the pass early (a drain).
 ///
-/// `owed` is the process's memory between its passes: the messages whose attempt a pass
-/// counted and then could not take back, because the disk failed under the release too. The
-/// message stays in work/ for recovery, which cannot tell that from a router that died and
-/// keeps the count; the next pass takes the attempt back once recovery has put the message
-/// back in router/ (found by the spool fuzz target: an `EIO` that outlasted a batch's release,
-/// twice, parked an innocent message `attempts-exhausted`). A process that dies forgets its
-/// debts, and then the message is charged: its router did die.
+/// `held` is the process's memory between its passes: the messages a release could not put
+/// back (the disk failed under the release too), still claimed and still locked by this
+/// process. The next pass puts them back first. Left unlocked, another router's recovery
+/// would take this router for dead and count an attempt against an innocent message (found
+/// by the spool fuzz target, when the counting was still the claim's: an `EIO` that outlasted
+/// a batch's release, twice, parked a message `attempts-exhausted`). If this process dies,
+/// the locks go with it and recovery counts the attempt: its router did die.
 pub fn pass(
     po: &Postoffice,
     s: &Settings,
     route: &mut dyn Route,
     stop: &dyn Fn() -> bool,
-    owed: &mut Vec<String>,
+    held: &mut Vec<Unreleased>,
 ) -> (Pass, Result<(), Error>) {
     let mut pass = Pass::default();
-    let r = run(po, s, route, stop, &mut pass, owed);
+    let r = run(po, s, route, stop, &mut pass, held);
     (pass, r)
+}
+
+/// A message a release could not put back, still locked by this process (see [`pass`]).
+#[derive(Debug)]
+pub struct Unreleased {
+    id: String,
+    channels: Vec<String>,
+    /// The claim's lock.
+    _file: super::seam::File,
+}
+
+impl Unreleased {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 fn run(
@@ -201,11 +214,14 @@ fn run(
     route: &mut dyn Route,
     stop: &dyn Fn() -> bool,
     pass: &mut Pass,
-    owed: &mut Vec<String>,
+    held: &mut Vec<Unreleased>,
 ) -> Result<(), Error> {
+    while let Some(u) = held.last() {
+        commit::roll_back(po, &u.id, &u.channels)?;
+        held.pop();
+    }
     let recovered = recover::recover_all(po)?;
     pass.anomalies = recovered.anomalies;
-    settle(po, owed)?;
     loop {
         let names = po.fs.list(Step::C0List, &po.router)?;
         let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
@@ -228,7 +244,7 @@ fn run(
             s,
             route: &mut *route,
             pass: &mut *pass,
-            owed: &mut *owed,
+            held: &mut *held,
         };
         for id in &suspects {
             if stop() {
@@ -255,7 +271,7 @@ struct Batch<'p, 'a> {
     s: &'p Settings,
     route: &'a mut dyn Route,
     pass: &'a mut Pass,
-    owed: &'a mut Vec<String>,
+    held: &'a mut Vec<Unreleased>,
 }
 
 impl Batch<'_, '_> {
@@ -283,10 +299,10 @@ impl Batch<'_, '_> {
         let mut batch = match batch {
             Ok(b) if b.is_empty() => return Ok(()),
             Ok(b) => b,
-            Err((b, e)) => return Err(release_uncommitted(self.po, b, e, self.owed)),
+            Err((b, e)) => return Err(release_uncommitted(self.po, b, e, self.held)),
         };
         if let Err(e) = self.commit_batch(&mut batch) {
-            return Err(release_uncommitted(self.po, batch, e, self.owed));
+            return Err(release_uncommitted(self.po, batch, e, self.held));
         }
         for w in batch {
             if let Some(place) = w.conflict {
@@ -350,49 +366,41 @@ impl Batch<'_, '_> {
                         }
                         continue;
                     }
-                    Err(e) => return Err((batch, e.into())),
+                    Err(e) => {
+                        // Released with the rest: dropped here, its lock would go and the
+                        // next recovery would count a death that did not happen (found by the
+                        // spool fuzz target).
+                        batch.push(Work {
+                            claimed: c,
+                            plan: Plan::Route {
+                                channels: Vec::new(),
+                            },
+                            state: State::Counted,
+                            conflict: None,
+                        });
+                        return Err((batch, e.into()));
+                    }
                 }
             } else {
                 0
             };
+            // No attempt is counted here: if this router dies with the message claimed,
+            // recovery counts it (`R3.count`, attempts.rs).
             let plan = if made >= s.attempts_max {
                 Plan::Defer(ParkReason::AttemptsExhausted {
                     attempts: made,
                     limit: s.attempts_max,
                 })
             } else {
-                // Pushed before the bump, so that a failed bump is released with the rest.
-                batch.push(Work {
-                    claimed: c,
-                    plan: Plan::Route {
-                        channels: Vec::new(),
-                    },
-                    state: State::Counted,
-                    conflict: None,
-                    counted: false,
-                });
-                match attempts::bump(po, id) {
-                    Ok(_) => {
-                        if let Some(w) = batch.last_mut() {
-                            w.counted = true;
-                        }
-                    }
-                    Err(e) if attempts::is_not_ours(&e) => {
-                        let w = batch.pop().expect("pushed just above");
-                        if let Err(e) = self.counter_not_ours(w.claimed) {
-                            return Err((batch, e));
-                        }
-                    }
-                    Err(e) => return Err((batch, e.into())),
+                Plan::Route {
+                    channels: Vec::new(),
                 }
-                continue;
             };
             batch.push(Work {
                 claimed: c,
                 plan,
                 state: State::Counted,
                 conflict: None,
-                counted: false,
             });
         }
         Ok(batch)
@@ -538,79 +546,58 @@ impl Batch<'_, '_> {
     }
 }
 
-/// Releases every message of the batch that is not past its commit point (recovery finishes
-/// a release that fails here, and rolls the committed ones forward), and gives back `e`.
+/// Releases every message of the batch that is not past its commit point (recovery rolls the
+/// committed ones forward), and gives back `e`.
 ///
-/// Each is released while its lock is still held, last claimed first; the last one gives up
-/// its file first, so that releasing has a descriptor to work with when the fault was running
-/// out of them (EMFILE: found with a low open-files limit, where every release failed and
-/// the batch was left claimed in work/ for the next pass's recovery, charged an attempt).
+/// Each is released while its lock is still held, last claimed first. When the fault was
+/// running out of descriptors, the last one gives up its file first, so that releasing has a
+/// descriptor to work with (EMFILE: found with a low open-files limit, where every release
+/// failed and the batch was left claimed in work/ for the next pass's recovery, charged an
+/// attempt).
+///
+/// A message whose release fails is kept `held`, its lock with it (see [`pass`]); only the
+/// spare one of a process out of descriptors, whose lock is already given up, is left for
+/// recovery, which counts it as a dead router's.
 fn release_uncommitted(
     po: &Postoffice,
     mut batch: Vec<Work>,
     e: Error,
-    owed: &mut Vec<String>,
+    held: &mut Vec<Unreleased>,
 ) -> Error {
-    let spare = batch.pop().map(|w| {
+    let out_of_files = matches!(&e, Error::Disk(x) if super::seam::is_out_of_files(x));
+    let spare = batch.pop_if(|_| out_of_files).map(|w| {
         drop(w.claimed.file);
-        (w.claimed.id, w.plan, w.state, w.counted)
+        (w.claimed.id, w.plan, w.state)
     });
-    for w in batch.iter().rev() {
-        release(po, &w.claimed.id, &w.plan, w.state, w.counted, owed);
+    while let Some(w) = batch.pop() {
+        if release(po, &w.claimed.id, &w.plan, w.state).is_err() {
+            held.push(Unreleased {
+                id: w.claimed.id,
+                channels: staged_channels(&w.plan).to_vec(),
+                _file: w.claimed.file,
+            });
+        }
     }
-    drop(batch);
-    if let Some((id, plan, state, counted)) = spare {
-        release(po, &id, &plan, state, counted, owed);
+    if let Some((id, plan, state)) = spare {
+        let _ = release(po, &id, &plan, state);
     }
     e
 }
 
-/// Undoes an uncommitted message: the attempt taken back (the fault was the disk's), then
-/// the same roll-back recovery does. What may have been staged is what the plan lists. A
-/// message past its commit point is left for recovery to roll forward. An attempt that
-/// cannot be taken back is `owed` (see [`pass`]); a roll-back that fails is recovery's.
-/// (A message its route parks was counted too: until this was `counted`, a release took
-/// back only routed messages' attempts, and a disk fault charged a parked one; found by the
-/// spool fuzz target.)
-fn release(
-    po: &Postoffice,
-    id: &str,
-    plan: &Plan,
-    state: State,
-    counted: bool,
-    owed: &mut Vec<String>,
-) {
-    if state >= State::Committed {
-        return;
-    }
-    let channels: &[String] = match plan {
+/// The channels whose outputs a message may have staged.
+fn staged_channels(plan: &Plan) -> &[String] {
+    match plan {
         Plan::Route { channels } => channels,
         Plan::Handoff { .. } | Plan::Defer(_) => &[],
-    };
-    if counted && attempts::unbump(po, id).is_err() {
-        if !owed.iter().any(|o| o == id) {
-            owed.push(id.to_string());
-        }
-        // The message stays claimed: recovery rolls it back.
-        return;
     }
-    let _ = commit::roll_back(po, id, channels);
 }
 
-/// A1 for the attempts `owed` (see [`pass`]), once recovery has put each message back in
-/// router/. One still in work/ is another router's now, or waits for a later recovery: it
-/// stays owed. One in neither place was routed or parked since: nothing is owed any more.
-fn settle(po: &Postoffice, owed: &mut Vec<String>) -> Result<(), Error> {
-    let mut i = 0;
-    while i < owed.len() {
-        let id = &owed[i];
-        if po.fs.exists(&po.router, id)? {
-            attempts::unbump(po, id)?;
-        } else if po.fs.exists(&po.work, id)? {
-            i += 1;
-            continue;
-        }
-        owed.swap_remove(i);
+/// Undoes an uncommitted message: the same roll-back recovery does, without counting an
+/// attempt (the fault was the disk's). What may have been staged is what the plan lists. A
+/// message past its commit point is left for recovery to roll forward.
+fn release(po: &Postoffice, id: &str, plan: &Plan, state: State) -> Result<(), Error> {
+    if state >= State::Committed {
+        return Ok(());
     }
-    Ok(())
+    commit::roll_back(po, id, staged_channels(plan))
 }

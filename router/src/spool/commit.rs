@@ -27,7 +27,14 @@ use crate::names;
 /// attempt, rolled back with its unlinks lost to a power cut while the rename back to
 /// `router/` was kept (no sync between them; found by the power-loss tests): the caller holds
 /// the message's claim, so no other router can be staging it. It is replaced.
+///
+/// The channel's queue directory is made first (`C5.mkdir`, here rather than at publishing):
+/// publishing must never need a new inode. Made at C5, a batch that filled the inode table
+/// with staged outputs and plans past their commit point could never publish them into a
+/// channel's first directory, and nothing would ever free an inode (found with a 28-inode
+/// tmpfs once the claim stopped taking an inode for a counter).
 pub fn stage(po: &Postoffice, id: &str, channel: &str, bytes: &[u8]) -> io::Result<()> {
+    po.channel_dir(channel)?;
     let name = names::staged(id, channel);
     let f = create_own(po, Step::C3StageCreate, Step::C3StageClear, &name)?;
     po.fs.write_all(Step::C3StageWrite, &f, bytes)

@@ -6,8 +6,9 @@
 //!   that died after the first listing may have created files; none can now);
 //! - R3: for each message we hold: with a plan, roll forward (publish **the channels the plan
 //!   names**, not those a listing shows, then C6–C7); without a plan, or with one that does
-//!   not read back whole (cut short by a power cut before S3), roll back (B1–B3), keeping
-//!   `#attempts`: that is how a message that kills routers is parked after `max_attempts`;
+//!   not read back whole (cut short by a power cut before S3), count the dead router's attempt
+//!   in `#attempts` (`R3.count`) and roll back (B1–B3): that is how a message that kills
+//!   routers is parked after `max_attempts`;
 //! - R4: for each id with no message: with a plan, roll forward the same way (idempotent
 //!   beside a live router finishing C6–C7); without one, remove `#attempts` if
 //!   `deferred/<id>` exists; a staged output with neither message nor plan is reported and
@@ -18,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::attempts;
 use super::commit::{self, PlanError, Planned};
 use super::handoff;
 use super::layout::Postoffice;
@@ -208,6 +210,14 @@ fn recover_locked(
                 .unlink(Step::C7PlanUnlink, &po.work, &names::plan(id))?;
         }
         None => {}
+    }
+    // R3.count: its router died with it claimed. Before the roll-back, so that no death goes
+    // uncounted: a recovery killed between the two counts it again when the next one finds
+    // the message still here (one attempt too many, never one too few: seed 004). A counter
+    // that is not the router's (a symlink planted there) is left alone; the claim reports it.
+    match attempts::count_death(po, id) {
+        Err(e) if !attempts::is_not_ours(&e) => return Err(e.into()),
+        _ => {}
     }
     commit::roll_back(po, id, staged)?;
     r.rolled_back += 1;

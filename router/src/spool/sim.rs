@@ -312,7 +312,9 @@ struct Open {
     /// The offset of the next read or write.
     pos: usize,
     append: bool,
-    /// The power cut or crash epoch it was opened in: a handle from before is dead.
+    /// The process that opened it, and that process's epoch then: a handle from before the
+    /// process was restarted (or the power failed) is dead.
+    process: u64,
     epoch: u64,
 }
 
@@ -333,7 +335,9 @@ struct State {
     open: HashMap<u64, Open>,
     /// Inode → the handle holding its lock.
     locks: HashMap<u64, u64>,
-    epoch: u64,
+    /// The process now making calls, and each process's epoch (bumped when it restarts).
+    process: u64,
+    epochs: HashMap<u64, u64>,
     /// Steps since the fault was planned.
     steps: u64,
     fault: Option<Fault>,
@@ -396,7 +400,8 @@ impl SimDisk {
                 next_handle: 1,
                 open: HashMap::new(),
                 locks: HashMap::new(),
-                epoch: 0,
+                process: 0,
+                epochs: HashMap::new(),
                 steps: 0,
                 fault: None,
                 dead: false,
@@ -423,7 +428,8 @@ impl SimDisk {
                 next_handle: 1,
                 open: HashMap::new(),
                 locks: HashMap::new(),
-                epoch: 0,
+                process: 0,
+                epochs: HashMap::new(),
                 steps: 0,
                 fault: None,
                 dead: false,
@@ -452,13 +458,35 @@ impl SimDisk {
         self.state().dead
     }
 
-    /// A new process: the fault plan is gone, every handle of the old one is dead.
+    /// The fault plan is over; the process lives on, its handles and locks with it.
+    pub fn clear_fault(&self) {
+        let mut st = self.state();
+        st.fault = None;
+        st.trace.clear();
+    }
+
+    /// Which process makes the calls from now on (each has its own handles and locks: a
+    /// router that lives on keeps them while a submitter dies). Process 0 by default.
+    pub fn set_process(&self, process: u64) {
+        self.state().process = process;
+    }
+
+    pub fn process(&self) -> u64 {
+        self.state().process
+    }
+
+    /// The current process is restarted: the fault plan is gone, every handle it had is dead
+    /// and its locks are released. Other processes' are not touched.
     pub fn restart(&self) {
         let mut st = self.state();
         st.dead = false;
         st.fault = None;
-        st.epoch += 1;
-        st.locks.clear();
+        let p = st.process;
+        *st.epochs.entry(p).or_default() += 1;
+        let open = std::mem::take(&mut st.open);
+        st.locks
+            .retain(|_, h| open.get(h).is_some_and(|o| o.process != p));
+        st.open = open;
         st.trace.clear();
     }
 
@@ -469,6 +497,12 @@ impl SimDisk {
         let t = st.views.cut(keep, data);
         let model = st.views.model;
         st.views = Views::new(t, model);
+        // Every process dies.
+        let processes: BTreeSet<u64> = st.open.values().map(|o| o.process).collect();
+        for p in processes {
+            *st.epochs.entry(p).or_default() += 1;
+        }
+        st.locks.clear();
         drop(st);
         self.restart();
     }
@@ -556,7 +590,8 @@ impl SimDisk {
     }
 
     fn open_file(&self, st: &mut State, ino: u64, append: bool) -> File {
-        let epoch = st.epoch;
+        let process = st.process;
+        let epoch = st.epochs.get(&process).copied().unwrap_or(0);
         File(self.handle(
             None,
             st,
@@ -564,6 +599,7 @@ impl SimDisk {
                 ino,
                 pos: 0,
                 append,
+                process,
                 epoch,
             }),
         ))
@@ -587,9 +623,9 @@ fn dir_path(d: &Dir) -> &str {
 
 /// The open file behind a handle, if it is of this process.
 fn file<'a>(st: &'a mut State, f: &File) -> io::Result<&'a mut Open> {
-    let epoch = st.epoch;
+    let epochs = &st.epochs;
     match st.open.get_mut(&f.0.sim().id) {
-        Some(o) if o.epoch == epoch => Ok(o),
+        Some(o) if o.epoch == epochs.get(&o.process).copied().unwrap_or(0) => Ok(o),
         _ => Err(err(Errno::BADF)),
     }
 }

@@ -11,7 +11,6 @@
 //! | `H` | ZMailer mode's steps in place of C3's staging and C5's publishing |
 //! | `R` | recovery of what a dead router left in work/ |
 //! | `B` | roll back an uncommitted message (recovery, release) |
-//! | `A` | take back an attempt (the disk's fault, not the message's) |
 //! | `X` | the public/ reaper |
 //! | `D` | the administrator's commands on deferred/ |
 //! | `O` | making (`router init`) and opening the postoffice (start-up) |
@@ -58,8 +57,6 @@ steps! {
     C1Lock => "C1.lock",
     C1Rename => "C1.rename",
     C2Count => "C2.count",
-    C2Bump => "C2.bump",
-    C2BumpWrite => "C2.bump-write",
     S1 => "S1",
     C3Read => "C3.read",
     C3StageClear => "C3.stage-clear",
@@ -95,6 +92,8 @@ steps! {
     R3PlanOpen => "R3.plan-open",
     R3PlanRead => "R3.plan-read",
     R3PlanSync => "R3.plan-sync",
+    R3Count => "R3.count",
+    R3CountWrite => "R3.count-write",
     R3S5 => "R3.S5",
     R3PlanTmpUnlink => "R3.plan-tmp-unlink",
     R4ReasonRename => "R4.reason-rename",
@@ -110,9 +109,6 @@ steps! {
     B2Rename => "B2.rename",
     B3FsyncRouter => "B3.fsync-router",
     // Take an attempt back.
-    A1Open => "A1.open",
-    A1Truncate => "A1.truncate",
-    A1Unlink => "A1.unlink",
     // Reaper.
     X1List => "X1.list",
     X1Open => "X1.open",

@@ -36,6 +36,8 @@ use router::spool::submit::{self, Dropbox};
 use router::spool::{parked, reaper, reason_file, recover, Postoffice};
 
 pub const ROOT: &str = "/sim/po";
+const DAEMON: u64 = 1;
+const OTHER: u64 = 2;
 const CHANNELS: [&str; 3] = ["local", "smtp", "uucp"];
 const ENOSPC: i32 = 28;
 const EIO: i32 = 5;
@@ -278,11 +280,11 @@ pub struct Run {
     routed: BTreeSet<usize>,
     /// Times a router died (a planned crash that hit, a poison, a power cut).
     deaths: u64,
-    /// Per message, the deaths it was claimed in (in work/, or an attempt owed): the most
-    /// attempts it may be charged.
+    /// Per message, the deaths that left it claimed in work/: the most attempts it may be
+    /// charged.
     charged: BTreeMap<usize, u64>,
     /// The routing process's memory between passes (`batch::pass`): lost when it dies.
-    owed: Vec<String>,
+    held: Vec<batch::Unreleased>,
     /// The operations so far, for a failure's report.
     log: Vec<String>,
     pub stats: Stats,
@@ -342,7 +344,7 @@ impl Run {
             routed: BTreeSet::new(),
             deaths: 0,
             charged: BTreeMap::new(),
-            owed: Vec::new(),
+            held: Vec::new(),
             log: Vec::new(),
             stats: Stats::default(),
         }
@@ -382,11 +384,12 @@ impl Run {
     }
 
     fn pass(&mut self, batch: usize) {
+        self.disk.set_process(DAEMON);
         let Some(po) = open(&self.disk) else { return };
         let mut s = self.settings.clone();
         s.batch_messages_max = batch;
         let mut route = Router { disk: &self.disk };
-        let _ = batch::pass(&po, &s, &mut route, &|| false, &mut self.owed);
+        let _ = batch::pass(&po, &s, &mut route, &|| false, &mut self.held);
     }
 
     /// The postoffice, and the `which`-th parked message's id.
@@ -439,43 +442,49 @@ impl Run {
             }
             Op::Tick { secs } => self.disk.advance(f64::from(*secs)),
         }
-        // The action is over: its process exits (or was killed); the plan ends with it.
+        // The action is over; the plan ends with it. A router that was killed restarts (its
+        // locks, those it kept `held` among them, die with it); one that was not lives on.
         if self.disk.is_dead() {
-            self.died(false);
+            self.restart();
+        } else {
+            self.disk.clear_fault();
         }
-        self.disk.restart();
     }
 
-    /// A router died: each message it held claimed, or owed an attempt, may be charged one;
-    /// in a power cut, so may each message with a counter (a commit not yet durable is undone
-    /// and the message rolled back with its count).
-    fn died(&mut self, cut: bool) {
+    /// The process that was killed starts again (the daemon forgets what it held).
+    fn restart(&mut self) {
+        if self.disk.process() == DAEMON {
+            self.held.clear();
+        }
+        self.disk.restart();
+        self.died();
+    }
+
+    /// A process died (or the power): each message left claimed in work/ and not held by a
+    /// live daemon, which the next recovery counts, may be charged one attempt.
+    fn died(&mut self) {
         self.deaths += 1;
         let t = self.disk.live();
-        let mut held = BTreeSet::new();
-        let mut ids = std::mem::take(&mut self.owed);
+        let mut claimed = BTreeSet::new();
         for (path, bytes) in t.files() {
             if let Some(name) = path.strip_prefix("work/") {
-                if !name.contains(['#', '@']) {
-                    held.extend(serial_and_fate(bytes).map(|(s, _)| s));
-                }
-                if let Some(id) = name.strip_suffix("#attempts").filter(|_| cut) {
-                    ids.push(id.to_string());
+                if !name.contains(['#', '@']) && !self.held.iter().any(|h| h.id() == name) {
+                    claimed.extend(serial_and_fate(bytes).map(|(s, _)| s));
                 }
             }
         }
-        for id in ids {
-            for place in ["router", "work", "deferred"] {
-                let bytes = t.file(&format!("{place}/{id}"));
-                held.extend(bytes.and_then(serial_and_fate).map(|(s, _)| s));
-            }
-        }
-        for s in held {
+        for s in claimed {
             *self.charged.entry(s).or_default() += 1;
         }
     }
 
     fn act(&mut self, a: &Action) {
+        // The routing daemon is one process that lives on between its passes; every other
+        // action is a process of its own (a submitter, an administrator's command).
+        self.disk.set_process(match a {
+            Action::Pass { .. } => DAEMON,
+            _ => OTHER,
+        });
         match a {
             Action::Submit { fate, size } => {
                 let serial = self.subs.len();
@@ -553,8 +562,9 @@ impl Run {
             .collect();
         self.log
             .push(format!("  cut keeps {keep:?}, data {data:?}"));
-        self.died(true);
+        self.held.clear();
         self.disk.power_cut(&keep, &data);
+        self.died();
         self.stats.cuts += 1;
         self.stats.cut_changes += pending;
         self.stats.cut_files += dirty;
@@ -719,15 +729,16 @@ impl Run {
 
     /// Passes until router/ is empty: each acknowledged message is then routed or parked.
     fn drain(&mut self) {
-        self.disk.restart();
+        self.disk.clear_fault();
         // Each poison may take a pass per attempt before it is parked, killing the pass.
         let poisons = self.subs.iter().filter(|m| m.fate == Fate::Poison).count() as u64;
         for _ in 0..((poisons + 1) * (self.settings.attempts_max + 1) + 2).min(64) {
             self.pass(8);
             if self.disk.is_dead() {
-                self.died(false);
+                self.restart();
+            } else {
+                self.disk.clear_fault();
             }
-            self.disk.restart();
             self.check();
         }
         let t = self.disk.live();
