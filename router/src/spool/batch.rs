@@ -193,20 +193,7 @@ pub fn pass(
     (pass, r)
 }
 
-/// A message a release could not put back, still locked by this process (see [`pass`]).
-#[derive(Debug)]
-pub struct Unreleased {
-    id: String,
-    channels: Vec<String>,
-    /// The claim's lock.
-    _file: super::seam::File,
-}
-
-impl Unreleased {
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-}
+pub use super::commit::Unreleased;
 
 fn run(
     po: &Postoffice,
@@ -217,10 +204,15 @@ fn run(
     held: &mut Vec<Unreleased>,
 ) -> Result<(), Error> {
     while let Some(u) = held.last() {
-        commit::roll_back(po, &u.id, &u.channels)?;
-        held.pop();
+        match u.roll_back(po) {
+            // An id used twice meanwhile: recovery reports it.
+            Ok(()) | Err(Error::IdReused { .. }) => {
+                held.pop();
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let recovered = recover::recover_all(po)?;
+    let recovered = recover::recover_keeping(po, held)?;
     pass.anomalies = recovered.anomalies;
     loop {
         let names = po.fs.list(Step::C0List, &po.router)?;
@@ -571,11 +563,8 @@ fn release_uncommitted(
     });
     while let Some(w) = batch.pop() {
         if release(po, &w.claimed.id, &w.plan, w.state).is_err() {
-            held.push(Unreleased {
-                id: w.claimed.id,
-                channels: staged_channels(&w.plan).to_vec(),
-                _file: w.claimed.file,
-            });
+            let channels = staged_channels(&w.plan).to_vec();
+            held.push(Unreleased::new(w.claimed.id, channels, w.claimed.file));
         }
     }
     if let Some((id, plan, state)) = spare {

@@ -200,6 +200,37 @@ pub fn remove_plan(po: &Postoffice, id: &str) -> io::Result<()> {
         .map(|_| ())
 }
 
+/// A claimed message that could not be rolled back (the disk failed under the roll-back), still
+/// locked by this process, which keeps it and rolls it back first at its next pass
+/// (`batch::pass`). Left unlocked, another router's recovery would take its router for dead
+/// and count an attempt against it; if this process dies, the lock goes and that is right.
+#[derive(Debug)]
+pub struct Unreleased {
+    id: String,
+    channels: Vec<String>,
+    /// The claim's lock.
+    _file: File,
+}
+
+impl Unreleased {
+    pub(super) fn new(id: String, channels: Vec<String>, file: File) -> Unreleased {
+        Unreleased {
+            id,
+            channels,
+            _file: file,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// B1–B3, still holding the lock.
+    pub(super) fn roll_back(&self, po: &Postoffice) -> Result<(), Error> {
+        roll_back(po, &self.id, &self.channels)
+    }
+}
+
 /// B1–B3: rolls `id` back before its commit point: its staged outputs (`channels`), a
 /// half-written plan and reason, and a reason a cut deferral left in deferred/ are removed
 /// (B1), and the message goes back to `router/<id>`

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::attempts;
-use super::commit::{self, PlanError, Planned};
+use super::commit::{self, PlanError, Planned, Unreleased};
 use super::handoff;
 use super::layout::Postoffice;
 use super::seam::{self, Step};
@@ -43,7 +43,19 @@ pub struct Recovered {
     pub plans_synced: bool,
 }
 
+/// Recovery by a process that then exits: see [`recover_keeping`].
 pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
+    recover_keeping(po, &mut Vec::new())
+}
+
+/// R1–R4. A message whose attempt this recovery counted and could then not roll back (the
+/// disk failed) is pushed to `held`, locked, for the caller to roll back later: dropped
+/// unlocked, the next recovery would count the same death again, and a disk that fails twice
+/// would park an innocent message (found by the spool fuzz target).
+pub fn recover_keeping(
+    po: &Postoffice,
+    held_back: &mut Vec<Unreleased>,
+) -> Result<Recovered, Error> {
     let fs = &*po.fs;
     let mut r = Recovered::default();
     // R1: take the lock of every abandoned message first.
@@ -90,9 +102,16 @@ pub fn recover_all(po: &Postoffice) -> Result<Recovered, Error> {
     // Each message on its own: one whose id is used twice (its plan names a queue file an
     // earlier message of that id still holds) is reported and left, and the others go on.
     // A disk fault stops recovery: it is no message's.
-    for (id, _lock) in &held {
-        let res = recover_locked(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r);
-        isolate(id, res, &mut r)?;
+    for (id, lock) in held {
+        let channels = staged.get(id.as_str()).unwrap_or(&none);
+        let mut counted = false;
+        let res = recover_locked(po, &id, channels, &mut r, &mut counted);
+        // Only for the disk's fault: an id used twice is reported and left as it is.
+        if counted && matches!(&res, Err(Error::Disk(e)) if !seam::is_foreign(e)) {
+            let channels = channels.iter().map(|c| c.to_string()).collect();
+            held_back.push(Unreleased::new(id.clone(), channels, lock));
+        }
+        isolate(&id, res, &mut r)?;
     }
     // R4: ids with no message: a router past its commit point (live or dead) or a parked one.
     for id in &orphans {
@@ -199,6 +218,7 @@ fn recover_locked(
     id: &str,
     staged: &[&str],
     r: &mut Recovered,
+    counted: &mut bool,
 ) -> Result<(), Error> {
     match read_plan(po, id)? {
         Some(Ok(planned)) => return roll_forward(po, id, &planned, r),
@@ -216,8 +236,9 @@ fn recover_locked(
     // the message still here (one attempt too many, never one too few: seed 004). A counter
     // that is not the router's (a symlink planted there) is left alone; the claim reports it.
     match attempts::count_death(po, id) {
+        Ok(_) => *counted = true,
         Err(e) if !attempts::is_not_ours(&e) => return Err(e.into()),
-        _ => {}
+        Err(_) => {}
     }
     commit::roll_back(po, id, staged)?;
     r.rolled_back += 1;
