@@ -482,7 +482,7 @@ impl Run {
         // The routing daemon is one process that lives on between its passes; every other
         // action is a process of its own (a submitter, an administrator's command).
         self.disk.set_process(match a {
-            Action::Pass { .. } => DAEMON,
+            Action::Pass { .. } | Action::Recover => DAEMON,
             _ => OTHER,
         });
         match a {
@@ -505,7 +505,7 @@ impl Run {
             Action::Pass { batch } => self.pass(usize::from(*batch % 8) + 1),
             Action::Recover => {
                 if let Some(po) = open(&self.disk) {
-                    let r = recover::recover_all(&po);
+                    let r = recover::recover_keeping(&po, &mut self.held);
                     if std::env::var_os("SPOOL_OPS_VERBOSE").is_some() {
                         eprintln!("recovery: {r:?}");
                     }
