@@ -86,6 +86,7 @@ pub enum Action {
     Pass {
         batch: u8,
     },
+    /// Recovery alone, by the routing process (as every pass begins).
     Recover,
     /// `deferred release` of the `which`-th parked message.
     Release {
