@@ -507,6 +507,11 @@ impl SimDisk {
         self.restart();
     }
 
+    /// The metadata changes a cut now would choose among, in the order they were made.
+    pub fn pending(&self) -> Vec<Change> {
+        self.state().views.pending.clone()
+    }
+
     /// How many metadata changes and dirty files a cut now would choose for.
     pub fn unsynced(&self) -> (usize, usize) {
         let st = self.state();

@@ -78,28 +78,17 @@ impl Sequence {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// A submission; its route is `fate` (see [`Fate`]), its size `size` × 97 bytes.
-    Submit {
-        fate: u8,
-        size: u8,
-    },
+    Submit { fate: u8, size: u8 },
     /// One pass (recovery, then every message in `router/` in batches of `batch`).
-    Pass {
-        batch: u8,
-    },
+    Pass { batch: u8 },
     /// Recovery alone, by the routing process (as every pass begins).
     Recover,
     /// `deferred release` of the `which`-th parked message.
-    Release {
-        which: u8,
-    },
+    Release { which: u8 },
     /// `deferred remove` of the `which`-th parked message (the administrator deletes it).
-    Remove {
-        which: u8,
-    },
+    Remove { which: u8 },
     /// The public/ reaper with this maximum age.
-    Reap {
-        age: u8,
-    },
+    Reap { age: u8 },
 }
 
 /// Submits and passes weigh most: they are what fills and empties the spool.
