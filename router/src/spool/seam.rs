@@ -193,7 +193,16 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     fn open_read(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Option<File>>;
     fn write_all(&self, step: Step, f: &File, bytes: &[u8]) -> io::Result<()>;
     /// Reads the whole file, refusing more than `max_bytes` (`FileTooLarge`).
-    fn read_all(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>>;
+    fn read_all(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
+        let buf = self.read_head(step, f, max_bytes.saturating_add(1))?;
+        if buf.len() > max_bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("over {max_bytes} bytes"),
+            ));
+        }
+        Ok(buf)
+    }
     /// Reads at most `max_bytes` from the start of the file: what fits, never an error for more.
     fn read_head(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>>;
     fn fsync(&self, step: Step, f: &File) -> io::Result<()>;
@@ -411,18 +420,6 @@ impl Seam for Os {
 
     fn write_all(&self, _: Step, f: &File, bytes: &[u8]) -> io::Result<()> {
         f.0.os().write_all(bytes)
-    }
-
-    fn read_all(&self, _: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        f.0.os().take(max_bytes as u64 + 1).read_to_end(&mut buf)?;
-        if buf.len() > max_bytes {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                format!("over {max_bytes} bytes"),
-            ));
-        }
-        Ok(buf)
     }
 
     fn read_head(&self, _: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {

@@ -353,6 +353,26 @@ struct State {
 }
 
 impl State {
+    /// A disk with these contents and no process on it.
+    fn fresh(views: Views, next_ino: u64, clock: f64, mtimes: HashMap<u64, f64>) -> State {
+        State {
+            views,
+            next_ino,
+            next_handle: 1,
+            open: HashMap::new(),
+            locks: HashMap::new(),
+            process: 0,
+            epochs: HashMap::new(),
+            steps: 0,
+            fault: None,
+            dead: false,
+            clock,
+            mtimes,
+            trace: Vec::new(),
+            log: None,
+        }
+    }
+
     fn change(&mut self, c: Change) {
         if let Some(log) = self.log.as_mut() {
             log.push(format!("   {c:?}"));
@@ -394,22 +414,12 @@ impl SimDisk {
             t.entries.insert((*d).to_string(), None);
         }
         SimDisk {
-            st: Arc::new(Mutex::new(State {
-                views: Views::new(t, model),
-                next_ino: 1,
-                next_handle: 1,
-                open: HashMap::new(),
-                locks: HashMap::new(),
-                process: 0,
-                epochs: HashMap::new(),
-                steps: 0,
-                fault: None,
-                dead: false,
-                clock: 1_000_000.0,
-                mtimes: HashMap::new(),
-                trace: Vec::new(),
-                log: None,
-            })),
+            st: Arc::new(Mutex::new(State::fresh(
+                Views::new(t, model),
+                1,
+                1_000_000.0,
+                HashMap::new(),
+            ))),
             root: root.to_path_buf(),
         }
     }
@@ -422,22 +432,12 @@ impl SimDisk {
     pub fn fork(&self) -> SimDisk {
         let st = self.state();
         SimDisk {
-            st: Arc::new(Mutex::new(State {
-                views: st.views.clone(),
-                next_ino: st.next_ino,
-                next_handle: 1,
-                open: HashMap::new(),
-                locks: HashMap::new(),
-                process: 0,
-                epochs: HashMap::new(),
-                steps: 0,
-                fault: None,
-                dead: false,
-                clock: st.clock,
-                mtimes: st.mtimes.clone(),
-                trace: Vec::new(),
-                log: None,
-            })),
+            st: Arc::new(Mutex::new(State::fresh(
+                st.views.clone(),
+                st.next_ino,
+                st.clock,
+                st.mtimes.clone(),
+            ))),
             root: self.root.clone(),
         }
     }
@@ -746,17 +746,6 @@ impl Seam for SimDisk {
         let now = st.clock;
         st.mtimes.insert(ino, now);
         Ok(())
-    }
-
-    fn read_all(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {
-        let buf = self.read_head(step, f, max_bytes.saturating_add(1))?;
-        if buf.len() > max_bytes {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                format!("over {max_bytes} bytes"),
-            ));
-        }
-        Ok(buf)
     }
 
     fn read_head(&self, step: Step, f: &File, max_bytes: usize) -> io::Result<Vec<u8>> {

@@ -355,21 +355,8 @@ impl Replay {
     }
 }
 
-/// The new size with the old blocks: each 4 KiB block that the write changed reads as zeros
-/// (the size reached the disk, the data did not).
-fn torn(old: &[u8], new: &[u8]) -> Vec<u8> {
-    let mut out = new.to_vec();
-    for (i, block) in out.chunks_mut(4096).enumerate() {
-        let at = i * 4096;
-        let before = old
-            .get(at..(at + block.len()).min(old.len()))
-            .unwrap_or(&[]);
-        if before != &*block {
-            block.fill(0);
-        }
-    }
-    out
-}
+/// The new size with the old blocks (the simulated disk's rule, one copy of it).
+use router::spool::sim::torn;
 
 fn next(s: &mut u64) -> u64 {
     *s ^= *s << 13;
