@@ -16,7 +16,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::powercut::{live_at, read_journal, states, states_at, Model, Op, Tree};
+use common::powercut::{live_at, read_journal, states, states_at, Model, OnDisk, Op, Tree};
 use common::*;
 
 /// Runs `args` on a copy of `po` with the journal on (and `fault`, if any): the copy's state

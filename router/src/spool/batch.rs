@@ -24,6 +24,7 @@
 use super::attempts;
 use super::claim::{self, Claim, Claimed};
 use super::commit;
+pub use super::commit::Unreleased;
 use super::defer;
 use super::handoff;
 use super::layout::Postoffice;
@@ -193,8 +194,6 @@ pub fn pass(
     (pass, r)
 }
 
-pub use super::commit::Unreleased;
-
 fn run(
     po: &Postoffice,
     s: &Settings,
@@ -349,44 +348,26 @@ impl Batch<'_, '_> {
                 Ok(Claim::Lost) => continue,
                 Err(e) => return Err((batch, e.into())),
             };
-            let made = if may_have_counter {
-                match attempts::count(po, id) {
-                    Ok(n) => n,
-                    Err(e) if attempts::is_not_ours(&e) => {
-                        if let Err(e) = self.counter_not_ours(c) {
-                            return Err((batch, e));
-                        }
-                        continue;
+            let made = match may_have_counter.then(|| attempts::count(po, id)) {
+                Some(Err(e)) if attempts::is_not_ours(&e) => {
+                    if let Err(e) = self.counter_not_ours(c) {
+                        return Err((batch, e));
                     }
-                    Err(e) => {
-                        // Released with the rest: dropped here, its lock would go and the
-                        // next recovery would count a death that did not happen (found by the
-                        // spool fuzz target).
-                        batch.push(Work {
-                            claimed: c,
-                            plan: Plan::Route {
-                                channels: Vec::new(),
-                            },
-                            state: State::Counted,
-                            conflict: None,
-                        });
-                        return Err((batch, e.into()));
-                    }
+                    continue;
                 }
-            } else {
-                0
+                Some(r) => r,
+                None => Ok(0),
             };
             // No attempt is counted here: if this router dies with the message claimed,
             // recovery counts it (`R3.count`, attempts.rs).
-            let plan = if made >= s.attempts_max {
-                Plan::Defer(ParkReason::AttemptsExhausted {
-                    attempts: made,
+            let plan = match made {
+                Ok(n) if n >= s.attempts_max => Plan::Defer(ParkReason::AttemptsExhausted {
+                    attempts: n,
                     limit: s.attempts_max,
-                })
-            } else {
-                Plan::Route {
+                }),
+                _ => Plan::Route {
                     channels: Vec::new(),
-                }
+                },
             };
             batch.push(Work {
                 claimed: c,
@@ -394,6 +375,12 @@ impl Batch<'_, '_> {
                 state: State::Counted,
                 conflict: None,
             });
+            // A count that could not be read: the message is released with the rest (dropped
+            // unreleased, its lock would go and the next recovery would count a death that did
+            // not happen; found by the spool fuzz target).
+            if let Err(e) = made {
+                return Err((batch, e.into()));
+            }
         }
         Ok(batch)
     }

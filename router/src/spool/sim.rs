@@ -203,7 +203,7 @@ impl Views {
     }
 
     /// A metadata change, made live.
-    fn change(&mut self, c: Change) {
+    pub fn change(&mut self, c: Change) {
         self.live.apply(&c);
         self.pending.push(c);
     }

@@ -379,12 +379,27 @@ pub fn wait_stopped(pid: u32) {
 /// The routing scenario: a fan-out to three channels (smtp, local, error), a message for one
 /// channel, a malformed one that is parked, and one that has already used up its attempts.
 pub fn routing_scenario() -> (Po, BTreeMap<String, Vec<u8>>) {
-    let po = new_po();
+    scenario(
+        new_po(),
+        b"from <a@example.org>\nto <b@example.net>\nto <c@local.test>\nto <bad@>\nx-trace 42\nenv-end\nSubject: fan-out\n\nbody 1\n",
+        b"from <>\nto <d@example.com>\nenv-end\nSubject: bounce\n\nbody 2\n",
+    )
+}
+
+/// A scenario's postoffice: `m1` and `m2` as given (their envelopes differ by mode), `m3`
+/// malformed, `m4` with its attempts used up; and the messages as put.
+pub fn scenario(po: Po, m1: &[u8], m2: &[u8]) -> (Po, BTreeMap<String, Vec<u8>>) {
     let msgs: [(&str, &[u8]); 4] = [
-        ("m1", b"from <a@example.org>\nto <b@example.net>\nto <c@local.test>\nto <bad@>\nx-trace 42\nenv-end\nSubject: fan-out\n\nbody 1\n"),
-        ("m2", b"from <>\nto <d@example.com>\nenv-end\nSubject: bounce\n\nbody 2\n"),
-        ("m3", b"from <a@example.org>\nbogus line\nenv-end\n\nbody 3\n"),
-        ("m4", b"from <a@example.org>\nto <e@example.net>\nenv-end\n\nbody 4\n"),
+        ("m1", m1),
+        ("m2", m2),
+        (
+            "m3",
+            b"from <a@example.org>\nbogus line\nenv-end\n\nbody 3\n",
+        ),
+        (
+            "m4",
+            b"from <a@example.org>\nto <e@example.net>\nenv-end\n\nbody 4\n",
+        ),
     ];
     let mut originals = BTreeMap::new();
     for (id, m) in msgs {

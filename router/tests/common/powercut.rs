@@ -21,7 +21,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use router::spool::sim::{Change, DataFate, Views};
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -40,11 +40,9 @@ pub enum Op {
     Syncfs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Model {
-    Ext4Ordered,
-    Weak,
-}
+/// The disk models and the file-system state are the simulated disk's (`router::spool::sim`):
+/// one copy of the rules, for the replay and the simulator alike.
+pub use router::spool::sim::{Model, Tree};
 
 /// Reads a journal; `root` is stripped from its paths.
 pub fn read_journal(text: &str, root: &Path) -> Vec<Op> {
@@ -95,17 +93,17 @@ pub fn read_journal(text: &str, root: &Path) -> Vec<Op> {
     ops
 }
 
-/// A file system state: names and contents.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tree {
-    /// Path → inode number (files) or `None` (directories).
-    pub entries: BTreeMap<String, Option<u64>>,
-    pub data: HashMap<u64, Vec<u8>>,
+/// A state on the real disk: loaded from it, written out to it, told apart from another.
+pub trait OnDisk {
+    /// The tree under `root` as it is now (taken as durable: the scenario's starting point).
+    fn load(root: &Path) -> Tree;
+    /// Writes the tree out under `root` (which must not exist).
+    fn materialise(&self, root: &Path);
+    fn fingerprint(&self) -> u64;
 }
 
-impl Tree {
-    /// The tree under `root` as it is now (taken as durable: the scenario's starting point).
-    pub fn load(root: &Path) -> Tree {
+impl OnDisk for Tree {
+    fn load(root: &Path) -> Tree {
         let mut t = Tree::default();
         fn walk(root: &Path, dir: &Path, t: &mut Tree) {
             for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -125,41 +123,6 @@ impl Tree {
         t
     }
 
-    fn parent_exists(&self, path: &str) -> bool {
-        match path.rsplit_once('/') {
-            None => true,
-            Some((dir, _)) => self.entries.get(dir) == Some(&None),
-        }
-    }
-
-    /// Applies a metadata change; one whose precondition does not hold in this state (its
-    /// source gone, its directory not made) leaves it as it is.
-    fn apply_meta(&mut self, op: &Op) {
-        match op {
-            Op::Create { ino, path } | Op::Append { ino, path }
-                if self.parent_exists(path) && !self.entries.contains_key(path) =>
-            {
-                self.entries.insert(path.clone(), Some(*ino));
-                self.data.entry(*ino).or_default();
-            }
-            Op::Mkdir { path } if self.parent_exists(path) => {
-                self.entries.entry(path.clone()).or_insert(None);
-            }
-            Op::Rename { from, to } => {
-                if let Some(Some(ino)) = self.entries.get(from).cloned() {
-                    if self.parent_exists(to) {
-                        self.entries.remove(from);
-                        self.entries.insert(to.clone(), Some(ino));
-                    }
-                }
-            }
-            Op::Unlink { path } => {
-                self.entries.remove(path);
-            }
-            _ => {}
-        }
-    }
-
     fn fingerprint(&self) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for (p, e) in &self.entries {
@@ -177,8 +140,7 @@ impl Tree {
         h.finish()
     }
 
-    /// Writes the tree out under `root` (which must not exist).
-    pub fn materialise(&self, root: &Path) {
+    fn materialise(&self, root: &Path) {
         std::fs::create_dir_all(root).unwrap();
         for (p, e) in &self.entries {
             let path = root.join(p);
@@ -196,15 +158,8 @@ impl Tree {
     }
 }
 
-/// The replay: the live and the durable view, and what is pending between them.
-struct Replay {
-    model: Model,
-    live: Tree,
-    durable: Tree,
-    pending: Vec<Op>,
-    /// Files written since they were last synced.
-    dirty: BTreeSet<u64>,
-}
+/// The replay: the simulated disk's two views, fed from the journal.
+struct Replay(Views);
 
 /// The random subsets' seed: the same states on every run.
 const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -212,78 +167,47 @@ const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 impl Replay {
     /// The replay of `ops` from `start`, nothing synced that the journal did not sync.
     fn upto(start: &Tree, ops: &[Op], model: Model) -> Replay {
-        let mut r = Replay {
-            model,
-            live: start.clone(),
-            durable: start.clone(),
-            pending: Vec::new(),
-            dirty: BTreeSet::new(),
-        };
+        let mut r = Replay(Views::new(start.clone(), model));
         for op in ops {
             r.step(op);
         }
         r
     }
 
-    fn commit_meta(&mut self, upto: usize) {
-        for op in self.pending.drain(..upto) {
-            self.durable.apply_meta(&op);
-        }
-    }
-
     fn step(&mut self, op: &Op) {
+        let v = &mut self.0;
         match op {
-            Op::Create { .. }
-            | Op::Append { .. }
-            | Op::Mkdir { .. }
-            | Op::Rename { .. }
-            | Op::Unlink { .. } => {
-                if let Op::Append { path, .. } = op {
-                    if self.live.entries.contains_key(path) {
-                        return;
-                    }
-                }
-                self.live.apply_meta(op);
-                self.pending.push(op.clone());
+            Op::Create { ino, path } => v.change(Change::Create {
+                ino: *ino,
+                path: path.clone(),
+            }),
+            // An append to a file that is there changes no name.
+            Op::Append { ino, path } if !v.live.entries.contains_key(path) => {
+                v.change(Change::Create {
+                    ino: *ino,
+                    path: path.clone(),
+                })
             }
-            Op::Data { ino, bytes } => {
-                self.live.data.insert(*ino, bytes.clone());
-                self.dirty.insert(*ino);
-            }
-            Op::Fsync { ino } => {
-                let d = self.live.data.get(ino).cloned().unwrap_or_default();
-                self.durable.data.insert(*ino, d);
-                self.dirty.remove(ino);
-                if self.model == Model::Ext4Ordered {
-                    self.commit_meta(self.pending.len());
-                }
-            }
-            Op::FsyncDir { path } => {
-                let upto = match self.model {
-                    Model::Ext4Ordered => self.pending.len(),
-                    Model::Weak => self
-                        .pending
-                        .iter()
-                        .rposition(|op| touches(op, path))
-                        .map_or(0, |i| i + 1),
-                };
-                self.commit_meta(upto);
-            }
-            Op::Syncfs => {
-                self.commit_meta(self.pending.len());
-                for ino in std::mem::take(&mut self.dirty) {
-                    let d = self.live.data.get(&ino).cloned().unwrap_or_default();
-                    self.durable.data.insert(ino, d);
-                }
-            }
+            Op::Append { .. } => {}
+            Op::Mkdir { path } => v.change(Change::Mkdir { path: path.clone() }),
+            Op::Rename { from, to } => v.change(Change::Rename {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            Op::Unlink { path } => v.change(Change::Unlink { path: path.clone() }),
+            Op::Data { ino, bytes } => v.write(*ino, bytes.clone()),
+            Op::Fsync { ino } => v.fsync(*ino),
+            Op::FsyncDir { path } => v.fsync_dir(path),
+            Op::Syncfs => v.syncfs(),
         }
     }
 
     /// The states a cut now may leave.
     fn cut_states(&self, sample: &mut u64, out: &mut Vec<Tree>) {
-        let n = self.pending.len();
+        let v = &self.0;
+        let n = v.pending.len();
         let mut metas: Vec<Vec<bool>> = Vec::new();
-        match self.model {
+        match v.model {
             Model::Ext4Ordered => {
                 for p in 0..=n {
                     metas.push((0..n).map(|i| i < p).collect());
@@ -306,76 +230,46 @@ impl Replay {
                 }
             }
         }
-        let dirty: Vec<u64> = self.dirty.iter().copied().collect();
         // Data: every dirty file new, old or torn together, and each one alone old or torn
         // (the full product when there are few).
-        let mut datas: Vec<Vec<u8>> = Vec::new(); // per dirty file: 0 new, 1 old, 2 torn
-        if dirty.len() <= 4 {
-            let k = dirty.len() as u32;
-            for code in 0..3u32.pow(k) {
-                datas.push((0..k).map(|i| (code / 3u32.pow(i) % 3) as u8).collect());
+        let k = v.dirty.len();
+        let mut datas: Vec<Vec<DataFate>> = Vec::new();
+        const FATES: [DataFate; 3] = [DataFate::New, DataFate::Old, DataFate::Torn];
+        if k <= 4 {
+            for code in 0..3usize.pow(k as u32) {
+                datas.push(
+                    (0..k)
+                        .map(|i| FATES[code / 3usize.pow(i as u32) % 3])
+                        .collect(),
+                );
             }
         } else {
-            for all in 0..3u8 {
-                datas.push(vec![all; dirty.len()]);
+            for all in FATES {
+                datas.push(vec![all; k]);
             }
-            for one in 0..dirty.len() {
-                for v in 1..3u8 {
+            for one in 0..k {
+                for f in [DataFate::Old, DataFate::Torn] {
                     datas.push(
-                        (0..dirty.len())
-                            .map(|i| if i == one { v } else { 0 })
+                        (0..k)
+                            .map(|i| if i == one { f } else { DataFate::New })
                             .collect(),
                     );
                 }
             }
         }
         for m in &metas {
-            let mut t = self.durable.clone();
-            for (op, keep) in self.pending.iter().zip(m) {
-                if *keep {
-                    t.apply_meta(op);
-                }
-            }
             for d in &datas {
-                let mut s = t.clone();
-                for (ino, how) in dirty.iter().zip(d) {
-                    let v = match how {
-                        0 => self.live.data.get(ino).cloned().unwrap_or_default(),
-                        1 => self.durable.data.get(ino).cloned().unwrap_or_default(),
-                        _ => torn(
-                            self.durable.data.get(ino).map_or(&[][..], Vec::as_slice),
-                            self.live.data.get(ino).map_or(&[][..], Vec::as_slice),
-                        ),
-                    };
-                    s.data.insert(*ino, v);
-                }
-                out.push(s);
+                out.push(v.cut(m, d));
             }
         }
     }
 }
-
-/// The new size with the old blocks (the simulated disk's rule, one copy of it).
-use router::spool::sim::torn;
 
 fn next(s: &mut u64) -> u64 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
     *s ^= *s << 17;
     *s
-}
-
-/// True if `op` changes an entry of directory `dir`.
-fn touches(op: &Op, dir: &str) -> bool {
-    let parent = |p: &str| p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
-    match op {
-        Op::Create { path, .. }
-        | Op::Append { path, .. }
-        | Op::Mkdir { path }
-        | Op::Unlink { path } => parent(path) == dir,
-        Op::Rename { from, to } => parent(from) == dir || parent(to) == dir,
-        _ => false,
-    }
 }
 
 /// Every distinct state a power cut may leave at any point of the run the journal describes,
@@ -411,5 +305,5 @@ pub fn states_at(start: &Tree, ops: &[Op], model: Model, at: usize) -> Vec<Tree>
 
 /// The live contents of every file at journal entry `at` (what the process saw).
 pub fn live_at(start: &Tree, ops: &[Op], at: usize) -> Tree {
-    Replay::upto(start, &ops[..at], Model::Ext4Ordered).live
+    Replay::upto(start, &ops[..at], Model::Ext4Ordered).0.live
 }

@@ -3,25 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use super::{new_po, put, snapshot, Po};
+use super::{new_po, snapshot, Po};
 use router::core::control_file;
 
 pub fn zmailer_po() -> (Po, BTreeMap<String, Vec<u8>>) {
     let po = new_po();
     std::fs::create_dir(po.root.join("transport")).unwrap();
-    let msgs: [(&str, &[u8]); 4] = [
-        ("m1", b"external\nrcvdfrom client (127.0.0.1)\nwith ESMTP\nfrom <a@example.org>\ntodsn NOTIFY=SUCCESS ORCPT=rfc822;b@example.net\nto <b@example.net>\nto <c@local.test>\nto <bad@>\nenv-end\nSubject: fan-out\n\nbody 1\n"),
-        ("m2", b"rcvdfrom STDIN (x)\nchannel error\nerrormsg\nto <d@example.com>\nenv-end\nSubject: bounce\n\nbody 2\n"),
-        ("m3", b"from <a@example.org>\nbogus line\nenv-end\n\nbody 3\n"),
-        ("m4", b"from <a@example.org>\nto <e@example.net>\nenv-end\n\nbody 4\n"),
-    ];
-    let mut originals = BTreeMap::new();
-    for (id, m) in msgs {
-        put(&po, id, m);
-        originals.insert(id.to_string(), m.to_vec());
-    }
-    std::fs::write(po.root.join("work/m4#attempts"), b"xxx").unwrap();
-    (po, originals)
+    super::scenario(
+        po,
+        b"external\nrcvdfrom client (127.0.0.1)\nwith ESMTP\nfrom <a@example.org>\ntodsn NOTIFY=SUCCESS ORCPT=rfc822;b@example.net\nto <b@example.net>\nto <c@local.test>\nto <bad@>\nenv-end\nSubject: fan-out\n\nbody 1\n",
+        b"rcvdfrom STDIN (x)\nchannel error\nerrormsg\nto <d@example.com>\nenv-end\nSubject: bounce\n\nbody 2\n",
+    )
 }
 
 /// The ZMailer-mode configuration, beside (not in) the postoffice; `-p` gives the root.
