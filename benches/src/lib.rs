@@ -355,3 +355,47 @@ pub fn tally_real_mail(heads: &[Vec<u8>], opts: &mailaddr::Options) -> RealMailT
     }
     t
 }
+
+/// What the disk under `dir` gives with no durability and with full durability per file, in
+/// files per second: N times create a file, write `len` bytes, rename it into another
+/// directory; the second time with an fsync of the file before its rename and of the
+/// directory after it. The two ceilings beside a durable router's rate.
+pub fn ceilings(dir: &std::path::Path, n: usize, len: usize) -> (f64, f64) {
+    use std::io::Write;
+    let a = dir.join("ceil-a");
+    let b = dir.join("ceil-b");
+    let bytes = vec![b'x'; len];
+    let mut rates = [0.0; 2];
+    for (k, rate) in rates.iter_mut().enumerate() {
+        let _ = std::fs::remove_dir_all(&a);
+        let _ = std::fs::remove_dir_all(&b);
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let bdir = std::fs::File::open(&b).unwrap();
+        let _ = std::process::Command::new("sync").status();
+        // The fsync round is 10x slower: a tenth of the files.
+        let n = if k == 0 { n } else { n.div_ceil(10) };
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            let name = format!("m{i}");
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(a.join(&name))
+                .unwrap();
+            f.write_all(&bytes).unwrap();
+            if k == 1 {
+                f.sync_all().unwrap();
+            }
+            drop(f);
+            std::fs::rename(a.join(&name), b.join(&name)).unwrap();
+            if k == 1 {
+                bdir.sync_all().unwrap();
+            }
+        }
+        *rate = n as f64 / t.elapsed().as_secs_f64();
+    }
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+    (rates[0], rates[1])
+}

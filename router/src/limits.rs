@@ -76,8 +76,22 @@ pub const SHOW_BYTES_MAX: usize = 64 << 10;
 /// hundred bytes; a larger one is not the router's and is reported, not read.
 pub const REASON_FILE_BYTES_MAX: usize = 64 << 10;
 
-/// Bytes of a plan read back by recovery. 64 KiB: a plan names at most a few channels.
-pub const PLAN_BYTES_MAX: usize = 64 << 10;
+/// Bytes of a batch's plan, written at C4 and read back by recovery. 1 MiB: a batch writes
+/// as many plan files as its records need (usually one: a record is a few dozen bytes), and
+/// one record always fits (below).
+pub const PLAN_BYTES_MAX: usize = 1 << 20;
+
+/// Distinct channels one message may go to: one plan record names them all. 4 096: far past
+/// any real configuration (a handful of transports); a message over it is parked
+/// `too-many-channels`, never a plan recovery could not read back.
+pub const PLAN_CHANNELS_MAX: usize = 4096;
+
+/// The largest plan record: `id <id>`, a `channel <name>` line per channel, `end`.
+pub const PLAN_RECORD_BYTES_MAX: usize = "id \n".len()
+    + ID_BYTES_MAX
+    + PLAN_CHANNELS_MAX * ("channel \n".len() + CHANNEL_BYTES_MAX)
+    + "end\n".len();
+const _: () = assert!(PLAN_RECORD_BYTES_MAX <= PLAN_BYTES_MAX);
 
 /// Messages per batch (group commit: the batch shares its syncs). 64: the syncs' cost is
 /// shared 64 ways; memory does not grow with it (a batch holds one message's output bytes

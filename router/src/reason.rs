@@ -28,6 +28,9 @@ pub enum ParkReason {
     /// (duplicates included: each is work). Until this table existed this was written as
     /// `too-many-recipients`, the envelope cap's code; the two are now told apart.
     TooManyDestinations { limit: usize },
+    /// Its recipients go to more distinct channels than one plan record may name
+    /// (`limits::PLAN_CHANNELS_MAX`): the batch's plan must stay within what recovery reads.
+    TooManyChannels { limit: usize },
     /// An alias names itself through a chain (`a -> b -> a`).
     AliasLoop { chain: String },
     /// An alias chain deeper than `routing.alias_max_depth`.
@@ -77,6 +80,10 @@ pub const CODES: &[(&str, &str)] = &[
         "too-many-destinations",
         "alias expansion went over routing.alias_max_fanout",
     ),
+    (
+        "too-many-channels",
+        "the recipients go to more distinct channels than a plan names (4 096)",
+    ),
     ("alias-loop", "an alias names itself through a chain"),
     (
         "alias-too-deep",
@@ -112,6 +119,7 @@ impl ParkReason {
             ParkReason::MalformedEnvelope { .. } => "malformed-envelope",
             ParkReason::TooManyRecipients { .. } => "too-many-recipients",
             ParkReason::TooManyDestinations { .. } => "too-many-destinations",
+            ParkReason::TooManyChannels { .. } => "too-many-channels",
             ParkReason::AliasLoop { .. } => "alias-loop",
             ParkReason::AliasTooDeep { .. } => "alias-too-deep",
             ParkReason::ControlCharacter { .. } => "control-character",
@@ -133,6 +141,9 @@ impl ParkReason {
             }
             ParkReason::TooManyDestinations { limit } => {
                 format!("more than {limit} destinations after alias expansion")
+            }
+            ParkReason::TooManyChannels { limit } => {
+                format!("more than {limit} distinct channels")
             }
             ParkReason::AliasLoop { chain } => format!("alias loop: {chain}"),
             ParkReason::AliasTooDeep { chain, limit } => {
@@ -191,6 +202,7 @@ impl ParkReason {
             ParkReason::MalformedEnvelope { limit, .. } => limit.map(|l| l as u64),
             ParkReason::TooManyRecipients { limit, .. }
             | ParkReason::TooManyDestinations { limit }
+            | ParkReason::TooManyChannels { limit }
             | ParkReason::AliasTooDeep { limit, .. }
             | ParkReason::HopLimit { limit, .. }
             | ParkReason::OutputLineTooLong { limit, .. }
@@ -234,6 +246,7 @@ mod tests {
                 limit: 2,
             },
             ParkReason::TooManyDestinations { limit: 3 },
+            ParkReason::TooManyChannels { limit: 3 },
             ParkReason::AliasLoop { chain: "a".into() },
             ParkReason::AliasTooDeep {
                 chain: "a".into(),

@@ -438,3 +438,150 @@ fn a_fault_during_the_claims_releases_the_batch_uncharged() {
     let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
     assert_eq!(keys, ["queue/smtp/m1", "queue/smtp/m2", "queue/smtp/m3"]);
 }
+
+/// A batch's plan names several messages. Cut short by a power cut before `S3`, its whole
+/// records still hold (their outputs were durable at `S2`) and roll forward; the message whose
+/// record was cut rolls back, counted; the plan goes once nothing it names is left.
+#[test]
+fn a_batch_plan_cut_short_rolls_forward_its_whole_records_and_back_the_rest() {
+    let po = new_po();
+    let w = po.root.join("work");
+    let msg = b"from <a@b.c>\nto <d@e.f>\nto <g@local.test>\nenv-end\n\nbody\n";
+    for id in ["x", "y", "z"] {
+        std::fs::write(w.join(id), msg).unwrap();
+        std::fs::write(w.join(format!("{id}@smtp")), format!("{id} smtp copy")).unwrap();
+        std::fs::write(w.join(format!("{id}@local")), format!("{id} local copy")).unwrap();
+    }
+    let whole = "id x\nchannel smtp\nchannel local\nend\nid y\nchannel smtp\nchannel local\nend\n";
+    // z's record cut after its first channel: z has no commit point.
+    std::fs::write(w.join("x#plan"), format!("{whole}id z\nchannel smtp\n")).unwrap();
+    let handle = router::spool::Postoffice::open(&po.root).unwrap();
+    let r = router::spool::recover::recover_all(&handle).unwrap();
+    assert_eq!((r.rolled_forward, r.rolled_back), (2, 1), "{r:?}");
+    assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "queue/local/x",
+            "queue/local/y",
+            "queue/smtp/x",
+            "queue/smtp/y",
+            "router/z",
+            "work/z#attempts"
+        ]
+    );
+    assert_eq!(snap["queue/local/y"], b"y local copy");
+    // z is routed whole on the next pass.
+    assert!(router(&po, RUN, &[]).success());
+    let snap = snapshot(&po);
+    assert_eq!(snap.keys().filter(|k| k.starts_with("queue/")).count(), 6);
+    assert!(!snap
+        .keys()
+        .any(|k| k.starts_with("work/") || k.starts_with("router/")));
+}
+
+/// Recovery beside a live router: a plan whose messages a live router holds is that router's.
+/// Recovery neither publishes from it nor removes it, and finishes only what is its own: a
+/// message of the plan whose router already removed it (C6) is finished again harmlessly.
+#[test]
+fn recovery_leaves_a_live_routers_plan_to_it() {
+    let po = new_po();
+    let w = po.root.join("work");
+    let msg = b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n";
+    std::fs::write(w.join("x"), msg).unwrap();
+    std::fs::write(w.join("x@smtp"), b"x smtp copy").unwrap();
+    // y: its router passed C6 already (published, message removed).
+    std::fs::create_dir_all(po.root.join("queue/smtp")).unwrap();
+    std::fs::write(po.root.join("queue/smtp/y"), b"y smtp copy").unwrap();
+    let plan = "id x\nchannel smtp\nend\nid y\nchannel smtp\nend\n";
+    std::fs::write(w.join("x#plan"), plan).unwrap();
+    // The live router holds x.
+    let held = std::fs::File::open(w.join("x")).unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let handle = router::spool::Postoffice::open(&po.root).unwrap();
+    let r = router::spool::recover::recover_all(&handle).unwrap();
+    assert_eq!(
+        (r.rolled_forward, r.rolled_back, r.busy),
+        (0, 0, 1),
+        "{r:?}"
+    );
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["queue/smtp/y", "work/x", "work/x#plan", "work/x@smtp"]
+    );
+    // Its router dies: the next recovery finishes x from the plan, and removes the plan.
+    drop(held);
+    let r = router::spool::recover::recover_all(&handle).unwrap();
+    assert_eq!((r.rolled_forward, r.rolled_back), (1, 0), "{r:?}");
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["queue/smtp/x", "queue/smtp/y"]);
+}
+
+/// The plan's cap and the channel cap: a message to exactly `PLAN_CHANNELS_MAX` channels is
+/// routed, one to one more is parked `too-many-channels`, and the batch-mates of both are
+/// routed (a batch of three, in one plan; the parked one commits by its move).
+#[test]
+fn a_message_to_more_channels_than_a_plan_names_is_parked_alone() {
+    let max = router::limits::PLAN_CHANNELS_MAX;
+    let po = new_po();
+    let dir = po._tmp.path();
+    let transport: String = (0..=max).map(|i| format!("d{i}.test c{i}:\n")).collect();
+    std::fs::write(dir.join("transport"), transport).unwrap();
+    let cfg = dir.join("router.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "postoffice = \"{}\"\n[routing]\ntransport = \"transport\"\n",
+            po.root.display()
+        ),
+    )
+    .unwrap();
+    let env = |n: usize| -> Vec<u8> {
+        let mut m = String::from("from <a@b.c>\n");
+        for i in 0..n {
+            m += &format!("to <r@d{i}.test>\n");
+        }
+        m += "env-end\n\nbody\n";
+        m.into_bytes()
+    };
+    put(&po, "a-at", &env(max));
+    put(&po, "b-past", &env(max + 1));
+    put(
+        &po,
+        "c-small",
+        b"from <a@b.c>\nto <r@d7.test>\nenv-end\n\nbody\n",
+    );
+    let out = Command::new(BIN)
+        .arg("-c")
+        .arg(&cfg)
+        .args(RUN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_remove("ROUTER_FAULT")
+        .output_within();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q = po.root.join("queue");
+    let routed_to = |id: &str| {
+        (0..=max)
+            .filter(|i| q.join(format!("c{i}")).join(id).exists())
+            .count()
+    };
+    assert_eq!(routed_to("a-at"), max);
+    assert_eq!(routed_to("c-small"), 1);
+    assert_eq!(routed_to("b-past"), 0);
+    let reason = std::fs::read_to_string(po.root.join("deferred/b-past.reason")).unwrap();
+    assert!(reason.contains("too-many-channels"), "{reason}");
+    assert!(std::fs::read_dir(po.root.join("work"))
+        .unwrap()
+        .next()
+        .is_none());
+}

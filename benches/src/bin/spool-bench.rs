@@ -13,8 +13,7 @@
 
 use router::core::message::Outcome;
 use router::spool::batch::{Event, Route, Routed};
-use router::spool::seam::{Os, Seam, Step};
-use std::io::Write;
+use router::spool::seam::Step;
 use std::time::Instant;
 
 fn message(i: usize) -> Vec<u8> {
@@ -36,31 +35,6 @@ impl Route for Quiet<'_> {
         }
     }
     fn event(&mut self, _: Event<'_>) {}
-}
-
-fn ceiling(dir: &std::path::Path, n: usize, out_len: usize) -> f64 {
-    let a = dir.join("ceil-a");
-    let b = dir.join("ceil-b");
-    let _ = std::fs::remove_dir_all(&a);
-    let _ = std::fs::remove_dir_all(&b);
-    std::fs::create_dir_all(&a).unwrap();
-    std::fs::create_dir_all(&b).unwrap();
-    let bytes = vec![b'x'; out_len];
-    let d = Os.open_root(&a).unwrap();
-    Os.syncfs(Step::S1, &d).unwrap();
-    let t = Instant::now();
-    for i in 0..n {
-        let name = format!("m{i}");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(a.join(&name))
-            .unwrap();
-        f.write_all(&bytes).unwrap();
-        drop(f);
-        std::fs::rename(a.join(&name), b.join(&name)).unwrap();
-    }
-    n as f64 / t.elapsed().as_secs_f64()
 }
 
 fn routed(dir: &std::path::Path, n: usize, batch: usize) -> (f64, usize) {
@@ -117,7 +91,7 @@ fn main() {
     for _ in 0..rounds {
         let (rate, out_len) = routed(&dir, n, batch);
         r.push(rate);
-        c.push(ceiling(&dir, n, out_len));
+        c.push(benches::ceilings(&dir, n, out_len).0);
     }
     let (c, r) = (median(c), median(r));
     println!(

@@ -31,6 +31,7 @@ use super::layout::Postoffice;
 use super::recover;
 use super::seam::{Meta, Step};
 use super::{Error, LeftAlone};
+use crate::limits::{PLAN_BYTES_MAX, PLAN_CHANNELS_MAX, PLAN_RECORD_BYTES_MAX};
 use crate::names::{self, is_id};
 use crate::reason::ParkReason;
 
@@ -406,6 +407,11 @@ impl Batch<'_, '_> {
             if let Plan::Route { .. } = w.plan {
                 self.route.event(Event::Busy(&w.claimed.id));
                 match self.read_and_route(w)? {
+                    Routed::Outputs(outputs) if outputs.len() > PLAN_CHANNELS_MAX => {
+                        w.plan = Plan::Defer(ParkReason::TooManyChannels {
+                            limit: PLAN_CHANNELS_MAX,
+                        });
+                    }
                     Routed::Outputs(outputs) => {
                         // Every channel is in the plan before the first is staged, so that a
                         // release after a failed stage removes all that may exist.
@@ -430,25 +436,19 @@ impl Batch<'_, '_> {
         }
         self.route.event(Event::Committing);
         fs.syncfs(Step::S2, &po.work)?;
-        // C4: the commit points: a plan, or the move into deferred/.
+        // C4: the commit points: a deferral's move into deferred/, and the batch's plan.
         for w in batch.iter_mut() {
-            let r = match &w.plan {
-                Plan::Route { channels } => {
-                    commit::plan(po, &w.claimed.id, channels).map_err(Error::from)
+            if let Plan::Defer(_) = &w.plan {
+                match defer::commit(po, &w.claimed.id) {
+                    Ok(()) => w.advance(State::Committed),
+                    // Not committed: the message stays in work/ with its reason, and recovery
+                    // rolls it back to router/ once this batch lets go of it.
+                    Err(Error::IdReused { place, .. }) => w.conflict = Some(place),
+                    Err(e) => return Err(e),
                 }
-                Plan::Handoff { .. } => {
-                    commit::plan_handoff(po, &w.claimed.id, w.claimed.meta.ino).map_err(Error::from)
-                }
-                Plan::Defer(_) => defer::commit(po, &w.claimed.id),
-            };
-            match r {
-                Ok(()) => w.advance(State::Committed),
-                // Not committed: the message stays in work/ with its reason, and recovery
-                // rolls it back to router/ once this batch lets go of it.
-                Err(Error::IdReused { place, .. }) => w.conflict = Some(place),
-                Err(e) => return Err(e),
             }
         }
+        let plans = write_plans(po, batch)?;
         fs.syncfs(Step::S3, &po.work)?;
         // C5.
         let mut handed = Vec::new();
@@ -490,10 +490,11 @@ impl Batch<'_, '_> {
         if !handed.is_empty() {
             handoff::notify(po, &handed);
         }
-        // C7.
-        for w in batch.iter().filter(|w| w.conflict.is_none()) {
-            if let Plan::Route { .. } | Plan::Handoff { .. } = &w.plan {
-                commit::remove_plan(po, &w.claimed.id)?;
+        // C7: a plan goes once every message it names is done; one whose message met an id
+        // used twice stays for recovery, which finishes that message once the name is free.
+        for (owner, named) in plans {
+            if named.iter().all(|&i| batch[i].conflict.is_none()) {
+                commit::remove_plan(po, &owner)?;
             }
         }
         Ok(())
@@ -523,6 +524,47 @@ impl Batch<'_, '_> {
         };
         Ok(self.route.route(&w.claimed.id, &w.claimed.meta, &bytes))
     }
+}
+
+/// C4 for the routed messages of a batch: their plan records, in batch order, written as
+/// few plan files as fit [`PLAN_BYTES_MAX`] (almost always one), each named after its first
+/// message. Returns each plan's owner and the indices of the messages it names. A message
+/// named by a plan in place is committed.
+fn write_plans(po: &Postoffice, batch: &mut [Work]) -> Result<Vec<(String, Vec<usize>)>, Error> {
+    let mut plans = Vec::new();
+    let mut text = String::new();
+    let mut named: Vec<usize> = Vec::new();
+    let routed = (0..batch.len()).filter(|&i| !matches!(batch[i].plan, Plan::Defer(_)));
+    let mut routed = routed.collect::<Vec<_>>().into_iter().peekable();
+    while let Some(i) = routed.next() {
+        let w = &batch[i];
+        let record = match &w.plan {
+            Plan::Route { channels } => commit::plan_text(&w.claimed.id, channels),
+            Plan::Handoff { .. } => commit::handoff_plan_text(&w.claimed.id, w.claimed.meta.ino),
+            Plan::Defer(_) => unreachable!("a deferral has no plan record"),
+        };
+        assert!(
+            record.len() <= PLAN_RECORD_BYTES_MAX,
+            "plan record of {} bytes",
+            record.len()
+        );
+        text += &record;
+        named.push(i);
+        // Written when the batch's routed messages end or the next record would not fit.
+        let next_fits = routed
+            .peek()
+            .is_some_and(|_| text.len() + PLAN_RECORD_BYTES_MAX <= PLAN_BYTES_MAX);
+        if !next_fits {
+            let owner = batch[named[0]].claimed.id.clone();
+            commit::plan(po, &owner, &text)?;
+            for &j in &named {
+                batch[j].advance(State::Committed);
+            }
+            plans.push((owner, std::mem::take(&mut named)));
+            text.clear();
+        }
+    }
+    Ok(plans)
 }
 
 /// Releases every message of the batch that is not past its commit point (recovery rolls the

@@ -9,7 +9,8 @@
 //! work/<id>          a message claimed by a router (flock'ed by it while it works)
 //! work/<id>#attempts one byte per attempt to route <id>
 //! work/<id>@<ch>     the output for channel <ch>, staged
-//! work/<id>#plan     the fan-out plan: its presence is the commit point
+//! work/<id>#plan     a batch's plan, named after its first message: its presence is the
+//!                    commit point of every message it names
 //! work/<id>#reason   a reason file being written
 //! queue/<ch>/<id>    routed output for channel <ch>
 //! deferred/<id>      a parked message, bytes untouched; deferred/<id>.reason says why

@@ -4,15 +4,18 @@
 //!   process: its router is alive, skip it);
 //! - R2: list work/ again, now that every router whose files we will touch is known dead (one
 //!   that died after the first listing may have created files; none can now);
-//! - R3: for each message we hold: with a plan, roll forward (publish **the channels the plan
-//!   names**, not those a listing shows, then C6–C7); without a plan, or with one that does
-//!   not read back whole (cut short by a power cut before S3), count the dead router's attempt
-//!   in `#attempts` (`R3.count`) and roll back (B1–B3): that is how a message that kills
-//!   routers is parked after `max_attempts`;
-//! - R4: for each id with no message: with a plan, roll forward the same way (idempotent
-//!   beside a live router finishing C6–C7); without one, remove `#attempts` if
-//!   `deferred/<id>` exists; a staged output with neither message nor plan is reported and
-//!   **never deleted**.
+//! - R3: read every batch plan in work/ (`<first-id>#plan`: one record per message it
+//!   commits). Roll forward each message a whole record names, unless a live router holds it:
+//!   publish **the channels the record names**, not those a listing shows, then C6 (one
+//!   `R3.plan-sync` before the first publish, one `R3.S5` after the last removal), and remove a
+//!   plan once every message it names is done. A plan cut short (a power cut before S3) is
+//!   read up to its first record that is not whole: nothing of what follows was published.
+//!   Then for each message we hold that no whole record names: count the dead router's
+//!   attempt in `#attempts` (`R3.count`) and roll back (B1–B3): that is how a message that
+//!   kills routers is parked after `max_attempts`;
+//! - R4: for each id with no message and no record: remove `#attempts` if `deferred/<id>`
+//!   exists; a staged output with neither message nor plan is reported and **never
+//!   deleted**.
 //!
 //! Every action is idempotent, so a crash during recovery is recovered by the next one.
 //! Liveness is "can I take the lock?", never a pid or an age.
@@ -20,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::attempts;
-use super::commit::{self, PlanError, Planned, Unreleased};
+use super::commit::{self, Planned, Unreleased};
 use super::handoff;
 use super::layout::Postoffice;
 use super::seam::{self, Step};
@@ -99,10 +102,25 @@ pub fn recover_keeping(
     let work = fs.list(Step::R2List, &po.work)?;
     let staged = staged_by_owner(&work);
     let none = Vec::new();
+    let held_ids: BTreeSet<&str> = held.iter().map(|(id, _)| id.as_str()).collect();
+    let present: BTreeSet<&str> = work.iter().map(|n| names::owner(n)).collect();
+    // R3: the plans. A message is ours to finish if we hold it, or if its message is gone
+    // (its router passed C6; finishing again is idempotent, even beside a live router).
+    let plans = read_plans(po, &work, &held_ids, &mut r)?;
+    let orphan_ids: BTreeSet<&str> = orphans.iter().map(String::as_str).collect();
+    let mine = |id: &str| held_ids.contains(id) || orphan_ids.contains(id);
+    let whose = Whose {
+        mine: &mine,
+        gone: &|id: &str| !present.contains(id),
+    };
+    let planned = roll_forward(po, &plans, &whose, &mut r)?;
     // Each message on its own: one whose id is used twice (its plan names a queue file an
     // earlier message of that id still holds) is reported and left, and the others go on.
     // A disk fault stops recovery: it is no message's.
     for (id, lock) in held {
+        if planned.contains(&id) {
+            continue;
+        }
         let channels = staged.get(id.as_str()).unwrap_or(&none);
         let mut counted = false;
         let res = recover_locked(po, &id, channels, &mut r, &mut counted);
@@ -113,8 +131,8 @@ pub fn recover_keeping(
         }
         isolate(&id, res, &mut r)?;
     }
-    // R4: ids with no message: a router past its commit point (live or dead) or a parked one.
-    for id in &orphans {
+    // R4: ids with no message and no plan record: a parked one, or a leftover.
+    for id in orphans.iter().filter(|id| !planned.contains(*id)) {
         let res = recover_orphan(po, id, staged.get(id.as_str()).unwrap_or(&none), &mut r);
         isolate(id, res, &mut r)?;
     }
@@ -158,61 +176,180 @@ fn staged_by_owner(work: &[String]) -> BTreeMap<&str, Vec<&str>> {
     m
 }
 
-/// The plan of `id`, if there is one: the channels it names, or why it is no plan.
-fn read_plan(po: &Postoffice, id: &str) -> Result<Option<Result<Planned, PlanError>>, Error> {
-    let Some(f) = po
-        .fs
-        .open_read(Step::R3PlanOpen, &po.work, &names::plan(id))?
-    else {
-        return Ok(None);
-    };
-    let text = po.fs.read_all(Step::R3PlanRead, &f, PLAN_BYTES_MAX)?;
-    let text = String::from_utf8_lossy(&text);
-    Ok(Some(commit::parse_plan(id, &text)))
+/// A batch plan found in work/: its owner (the first message it names) and what it reads
+/// back as.
+struct PlanFound {
+    owner: String,
+    file: commit::PlanFile,
 }
 
+/// Reads every plan in the listing. A plan that is torn from its first record on (or is not
+/// the router's: led by another id, or not a plan) commits nothing: if we hold its owner (its
+/// router is dead), it is removed before that message is rolled back; if its owner's message
+/// is gone, it is not one a router wrote, and is reported and left alone.
+fn read_plans(
+    po: &Postoffice,
+    work: &[String],
+    held: &BTreeSet<&str>,
+    r: &mut Recovered,
+) -> Result<Vec<PlanFound>, Error> {
+    let mut plans = Vec::new();
+    for name in work {
+        let Some(owner) = name.strip_suffix("#plan").filter(|o| is_id(o)) else {
+            continue;
+        };
+        let Some(f) = po.fs.open_read(Step::R3PlanOpen, &po.work, name)? else {
+            continue;
+        };
+        let text = match po.fs.read_all(Step::R3PlanRead, &f, PLAN_BYTES_MAX) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                r.anomalies.push((owner.into(), format!("work/{name}: over {PLAN_BYTES_MAX} bytes: not a plan the router wrote; left alone")));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let file = commit::parse_plan(owner, &String::from_utf8_lossy(&text));
+        if file.records.is_empty() {
+            if let Some(e) = &file.torn {
+                if held.contains(owner) {
+                    // Cut short before S3: nothing was published from it (S3 syncs it before
+                    // the first publish, R3.plan-sync before recovery's). No commit point.
+                    po.fs.unlink(Step::C7PlanUnlink, &po.work, name)?;
+                } else if !work.iter().any(|n| n == owner) {
+                    r.anomalies
+                        .push((owner.into(), format!("work/{name}: {e}")));
+                }
+                continue;
+            }
+        }
+        plans.push(PlanFound {
+            owner: owner.to_string(),
+            file,
+        });
+    }
+    Ok(plans)
+}
+
+/// Which messages a recovery may finish.
+struct Whose<'a> {
+    /// Held by us (its router is dead) or left with no message (its router passed C6).
+    mine: &'a dyn Fn(&str) -> bool,
+    /// With no file at all in work/ (finished; finishing again is idempotent).
+    gone: &'a dyn Fn(&str) -> bool,
+}
+
+/// R3's roll-forward of every whole record whose message is ours to finish; removes each plan
+/// all of whose records are done (a plan torn after its whole records too: nothing after
+/// them was published). Returns the ids rolled forward (or left to an id used twice): none
+/// of them is rolled back.
 fn roll_forward(
+    po: &Postoffice,
+    plans: &[PlanFound],
+    whose: &Whose<'_>,
+    r: &mut Recovered,
+) -> Result<BTreeSet<String>, Error> {
+    let mut named: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in plans {
+        for (id, _) in &p.file.records {
+            *named.entry(id.as_str()).or_default() += 1;
+        }
+    }
+    let mut done = BTreeSet::new();
+    let mut finished = Vec::new();
+    let mut handed = Vec::new();
+    for p in plans {
+        let mut whole = true;
+        for (id, planned) in &p.file.records {
+            if named[id.as_str()] > 1 {
+                // Two plans name it: an id used twice. Neither is followed for it.
+                r.anomalies.push((
+                    id.clone(),
+                    format!(
+                        "named by more than one plan (work/{}#plan among them); left alone",
+                        p.owner
+                    ),
+                ));
+                done.insert(id.clone());
+                whole = false;
+                continue;
+            }
+            let mine = (whose.mine)(id);
+            if !mine && !(whose.gone)(id) {
+                // A live router holds it: the plan is its, and it finishes it.
+                whole = false;
+                continue;
+            }
+            // R3.plan-sync: the plan a dead router left may not be durable (it died, or its
+            // S3 failed, between C4 and S3). Publishing from it before it is would let a
+            // power cut take the plan and keep outputs published: the next recovery would
+            // find no plan, roll the message back and route it again, a second copy for
+            // every channel already published (found by the spool fuzz target). One sync
+            // makes every plan durable: once per recovery.
+            if !r.plans_synced {
+                po.fs.syncfs(Step::R3PlanSync, &po.work)?;
+                r.plans_synced = true;
+            }
+            done.insert(id.clone());
+            match finish(po, id, planned, &mut handed) {
+                Ok(()) => r.rolled_forward += usize::from(mine),
+                Err(e) => {
+                    whole = false;
+                    isolate(id, Err(e), r)?;
+                }
+            }
+        }
+        if whole {
+            finished.push(p.owner.as_str());
+        }
+    }
+    if !finished.is_empty() {
+        po.fs.syncfs(Step::R3S5, &po.work)?;
+        handoff_notify(po, &handed);
+        for owner in finished {
+            commit::remove_plan(po, owner)?;
+            po.fs
+                .unlink(Step::R3PlanTmpUnlink, &po.work, &names::plan_tmp(owner))?;
+        }
+    } else if !handed.is_empty() {
+        po.fs.syncfs(Step::R3S5, &po.work)?;
+        handoff_notify(po, &handed);
+    }
+    Ok(done)
+}
+
+fn handoff_notify(po: &Postoffice, inos: &[u64]) {
+    if !inos.is_empty() {
+        handoff::notify(po, inos);
+    }
+}
+
+/// C5–C6 of one message from its plan record.
+fn finish(
     po: &Postoffice,
     id: &str,
     planned: &Planned,
-    r: &mut Recovered,
+    handed: &mut Vec<u64>,
 ) -> Result<(), Error> {
-    // R3.plan-sync: the plan a dead router left may not be durable (it died, or its S3
-    // failed, between C4 and S3). Publishing from it before it is would let a power cut take
-    // the plan and keep outputs published: the next recovery would find no plan, roll the
-    // message back and route it again, a second copy for every channel already published
-    // (found by the spool fuzz target). One sync makes every plan durable: once per recovery.
-    if !r.plans_synced {
-        po.fs.syncfs(Step::R3PlanSync, &po.work)?;
-        r.plans_synced = true;
-    }
     match planned {
         Planned::Channels(channels) => {
             commit::publish(po, id, channels)?;
-            commit::remove_message(po, id)?;
+            Ok(commit::remove_message(po, id)?)
         }
-        Planned::Handoff(_) if po.handoff.is_none() => {
-            return Err(Error::Disk(std::io::Error::other(
-                "a ZMailer-mode plan in a postoffice the router does not run in ZMailer mode; start it with [zmailer] enabled",
-            )));
-        }
+        Planned::Handoff(_) if po.handoff.is_none() => Err(Error::Disk(std::io::Error::other(
+            "a ZMailer-mode plan in a postoffice the router does not run in ZMailer mode; start it with [zmailer] enabled",
+        ))),
         Planned::Handoff(ino) => {
             handoff::publish(po, id, *ino)?;
             handoff::remove_counter(po, id)?;
+            handed.push(*ino);
+            Ok(())
         }
     }
-    po.fs.syncfs(Step::R3S5, &po.work)?;
-    if let Planned::Handoff(ino) = planned {
-        handoff::notify(po, &[*ino]);
-    }
-    commit::remove_plan(po, id)?;
-    po.fs
-        .unlink(Step::R3PlanTmpUnlink, &po.work, &names::plan_tmp(id))?;
-    r.rolled_forward += 1;
-    Ok(())
 }
 
-/// R3: an id whose message we hold locked: its router is dead.
+/// R3: an id whose message we hold locked, named by no whole plan record: its router died
+/// before its commit point. Count the death, roll it back.
 fn recover_locked(
     po: &Postoffice,
     id: &str,
@@ -220,17 +357,6 @@ fn recover_locked(
     r: &mut Recovered,
     counted: &mut bool,
 ) -> Result<(), Error> {
-    match read_plan(po, id)? {
-        Some(Ok(planned)) => return roll_forward(po, id, &planned, r),
-        // A plan that does not read back whole was never synced (S3 syncs it before anything
-        // is published, R3.plan-sync before recovery publishes), so nothing was published: it
-        // is no commit point. Roll back.
-        Some(Err(_)) => {
-            po.fs
-                .unlink(Step::C7PlanUnlink, &po.work, &names::plan(id))?;
-        }
-        None => {}
-    }
     // R3.count: its router died with it claimed. Before the roll-back, so that no death goes
     // uncounted: a recovery killed between the two counts it again when the next one finds
     // the message still here (one attempt too many, never one too few: seed 004). A counter
@@ -254,15 +380,6 @@ fn recover_orphan(
     staged: &[&str],
     r: &mut Recovered,
 ) -> Result<(), Error> {
-    match read_plan(po, id)? {
-        Some(Ok(planned)) => return roll_forward(po, id, &planned, r),
-        Some(Err(e)) => {
-            r.anomalies
-                .push((id.into(), format!("work/{id}#plan: {e}")));
-            return Ok(());
-        }
-        None => {}
-    }
     if po.handoff.is_some() && po.fs.exists(&po.work, &names::control(id))? {
         r.anomalies.push((
             id.into(),
