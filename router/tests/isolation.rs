@@ -86,6 +86,14 @@ fn an_id_used_twice_stops_no_one_and_replaces_nothing() {
         "{:?}",
         keys(&po)
     );
+    // The newcomer waits past its commit point, its batch's plan kept for it: no router died
+    // of it, so no attempt is counted (with the plan removed, recovery took it for a dead
+    // router's message and counted one per pass until it was parked).
+    assert!(
+        !snapshot(&po).contains_key("work/dup#attempts") && po.root.join("work/dup#plan").exists(),
+        "{:?}",
+        keys(&po)
+    );
     // Once the agent has taken the earlier copy, the newcomer is delivered: nothing lost.
     std::fs::remove_file(q.join("dup")).unwrap();
     let out = command(&po, RUN).output_within();
