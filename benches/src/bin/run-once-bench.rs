@@ -1,5 +1,5 @@
 //! End-to-end: `router run --once` on a postoffice of N messages (default 20 000), timed
-//! from start to exit, with full durability (the runner's group commit: five syncfs per
+//! from start to exit, with full durability (the runner's group commit: four syncfs per
 //! batch of 64).
 //!
 //! `cargo run --release -p benches --bin run-once-bench [DIR] [N] [WORKERS] [ROUNDS]`
