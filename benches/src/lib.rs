@@ -399,3 +399,9 @@ pub fn ceilings(dir: &std::path::Path, n: usize, len: usize) -> (f64, f64) {
     let _ = std::fs::remove_dir_all(&b);
     (rates[0], rates[1])
 }
+
+/// The median of a bench's rounds (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}

@@ -1,23 +1,3 @@
-//! ZMailer's router and this router side by side, in one run, on the same messages in ZMailer's
-//! `po/router/` (research-grade; needs root and a ZMailer build, see docs/zmailer.md).
-//!
-//! `cargo run --release -p benches --bin zmailer-side-by-side [PREFIX] [N] [ROUNDS]`
-//!
-//! PREFIX (default `$ZMAILER_PREFIX`, else `/var/tmp/zmailer-router-interop`) is a build of
-//! `../shared/interop/zmailer/build.sh`; its pipeline is brought down so that no scheduler
-//! takes the output away. Each round writes N (default 5 000) messages into `po/router/` as
-//! ZMailer's smtpserver does (owner daemon, mode 0600, named by inode number), each to one
-//! local and one remote recipient, ~900 bytes (the pipeline's "both" kind), then routes them
-//! with one router and counts until `po/router/` is empty and N control files are in
-//! `transport/`:
-//! - ZMailer's router as its pipeline runs it, a daemon with 2 children (`router -dWkn 2`),
-//!   CPU from /proc for its process group;
-//! - this router, `router run --once` with 2 workers in ZMailer mode, CPU from `getrusage`
-//!   of its children (the supervisor and its workers).
-//!
-//! Both are durable per message (ZMailer fsyncs each control file; this router syncs per
-//! batch). ROUNDS (default 3) rounds with the order alternated; medians reported.
-
 //! Durable routing side by side, in one run, on the same messages (research-grade; needs root,
 //! the shared ZMailer build and Debian's `postfix` package):
 //!
@@ -48,6 +28,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use benches::median;
 
 /// One system under test.
 enum Who {
@@ -182,9 +164,14 @@ fn main() {
     report(&who, &results, ceilings);
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// Message `i` as every system gets it: the header block and body, after any envelope.
+fn message(i: usize) -> String {
+    format!(
+        "From: \"ZM test\" <root@zm.test>\nTo: postmaster@zm.test, Carol <carol@sink.test>\n\
+         Subject: side by side {i}\nDate: Mon, 30 Nov 2026 05:10:30 -0000\n\
+         Message-ID: <bench-{i}@client.example>\n\n\
+         This is test message {i}, kind both.\n.A line that starts with a dot.\nLast line.\n"
+    )
 }
 
 fn report(who: &[Who], results: &[Vec<(f64, f64)>], ceilings: (Vec<f64>, Vec<f64>)) {
@@ -305,11 +292,8 @@ fn fill(prefix: &Path, n: usize) {
             "external\nrcvdfrom localhost ([127.0.0.1]:40064 \"ehlo client.example\" rhost-flags-OK-OK-OK-FAIL)\n\
              with ESMTP\nfrom <root@zm.test>\n\
              todsn NOTIFY=FAILURE,DELAY ORCPT=rfc822;postmaster@zm.test\nto <postmaster@zm.test>\n\
-             todsn NOTIFY=FAILURE,DELAY ORCPT=rfc822;carol@sink.test\nto <carol@sink.test>\nenv-end\n\
-             From: \"ZM test\" <root@zm.test>\nTo: postmaster@zm.test, Carol <carol@sink.test>\n\
-             Subject: side by side {i}\nDate: Mon, 30 Nov 2026 05:10:30 -0000\n\
-             Message-ID: <bench-{i}@client.example>\n\n\
-             This is test message {i}, kind both.\n.A line that starts with a dot.\nLast line.\n"
+             todsn NOTIFY=FAILURE,DELAY ORCPT=rfc822;carol@sink.test\nto <carol@sink.test>\nenv-end\n{}",
+            message(i)
         );
         let tmp = router.join(".bench-tmp");
         std::fs::write(&tmp, m).unwrap();
@@ -426,11 +410,8 @@ fn fill_native(po: &Path, n: usize) {
     for i in 0..n {
         let m = format!(
             "from <root@zm.test>\nto <postmaster@zm.test>\nto <carol@sink.test>\nenv-end\n\
-             Received: from localhost ([127.0.0.1]) by mx.zm.test with ESMTP; Mon, 30 Nov 2026 05:10:30 -0000\n\
-             From: \"ZM test\" <root@zm.test>\nTo: postmaster@zm.test, Carol <carol@sink.test>\n\
-             Subject: side by side {i}\nDate: Mon, 30 Nov 2026 05:10:30 -0000\n\
-             Message-ID: <bench-{i}@client.example>\n\n\
-             This is test message {i}, kind both.\n.A line that starts with a dot.\nLast line.\n"
+             Received: from localhost ([127.0.0.1]) by mx.zm.test with ESMTP; Mon, 30 Nov 2026 05:10:30 -0000\n{}",
+            message(i)
         );
         std::fs::write(router.join(format!("bench-{i:06}")), m).unwrap();
     }
@@ -531,12 +512,7 @@ impl Postfix {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let m = format!(
-                "From: \"ZM test\" <root@zm.test>\nTo: postmaster@zm.test, Carol <carol@sink.test>\n\
-                 Subject: side by side {i}\nDate: Mon, 30 Nov 2026 05:10:30 -0000\n\
-                 Message-ID: <bench-{i}@client.example>\n\n\
-                 This is test message {i}, kind both.\n.A line that starts with a dot.\nLast line.\n"
-            );
+            let m = message(i);
             use std::io::Write;
             c.stdin.take().unwrap().write_all(m.as_bytes()).unwrap();
             assert!(c.wait().unwrap().success(), "sendmail");

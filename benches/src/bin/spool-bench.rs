@@ -67,11 +67,6 @@ fn routed(dir: &std::path::Path, n: usize, batch: usize) -> (f64, usize) {
     (rate, out_len)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = args
@@ -93,7 +88,7 @@ fn main() {
         r.push(rate);
         c.push(benches::ceilings(&dir, n, out_len).0);
     }
-    let (c, r) = (median(c), median(r));
+    let (c, r) = (benches::median(c), benches::median(r));
     println!(
         "dir {} ({n} messages, batch {batch}, median of {rounds})",
         dir.display()

@@ -487,9 +487,7 @@ impl Batch<'_, '_> {
             w.advance(State::Removed);
         }
         fs.syncfs(Step::S5, &po.work)?;
-        if !handed.is_empty() {
-            handoff::notify(po, &handed);
-        }
+        handoff::notify(po, &handed);
         // C7: a plan goes once every message it names is done; one whose message met an id
         // used twice stays for recovery, which finishes that message once the name is free.
         for (owner, named) in plans {
@@ -534,37 +532,44 @@ fn write_plans(po: &Postoffice, batch: &mut [Work]) -> Result<Vec<(String, Vec<u
     let mut plans = Vec::new();
     let mut text = String::new();
     let mut named: Vec<usize> = Vec::new();
-    let routed = (0..batch.len()).filter(|&i| !matches!(batch[i].plan, Plan::Defer(_)));
-    let mut routed = routed.collect::<Vec<_>>().into_iter().peekable();
-    while let Some(i) = routed.next() {
+    for i in 0..batch.len() {
         let w = &batch[i];
         let record = match &w.plan {
             Plan::Route { channels } => commit::plan_text(&w.claimed.id, channels),
             Plan::Handoff { .. } => commit::handoff_plan_text(&w.claimed.id, w.claimed.meta.ino),
-            Plan::Defer(_) => unreachable!("a deferral has no plan record"),
+            Plan::Defer(_) => continue,
         };
         assert!(
             record.len() <= PLAN_RECORD_BYTES_MAX,
             "plan record of {} bytes",
             record.len()
         );
+        if text.len() + record.len() > PLAN_BYTES_MAX {
+            plans.push(write_plan(po, batch, &mut text, &mut named)?);
+        }
         text += &record;
         named.push(i);
-        // Written when the batch's routed messages end or the next record would not fit.
-        let next_fits = routed
-            .peek()
-            .is_some_and(|_| text.len() + PLAN_RECORD_BYTES_MAX <= PLAN_BYTES_MAX);
-        if !next_fits {
-            let owner = batch[named[0]].claimed.id.clone();
-            commit::plan(po, &owner, &text)?;
-            for &j in &named {
-                batch[j].advance(State::Committed);
-            }
-            plans.push((owner, std::mem::take(&mut named)));
-            text.clear();
-        }
+    }
+    if !named.is_empty() {
+        plans.push(write_plan(po, batch, &mut text, &mut named)?);
     }
     Ok(plans)
+}
+
+/// One plan of [`write_plans`]: `text` names the messages `named`, and is taken with them.
+fn write_plan(
+    po: &Postoffice,
+    batch: &mut [Work],
+    text: &mut String,
+    named: &mut Vec<usize>,
+) -> Result<(String, Vec<usize>), Error> {
+    let owner = batch[named[0]].claimed.id.clone();
+    commit::plan(po, &owner, text)?;
+    for &j in named.iter() {
+        batch[j].advance(State::Committed);
+    }
+    text.clear();
+    Ok((owner, std::mem::take(named)))
 }
 
 /// Releases every message of the batch that is not past its commit point (recovery rolls the

@@ -119,10 +119,10 @@ pub struct PlanFile {
 /// per-message plan of earlier versions, so their plans are still read.
 pub fn parse_plan(owner: &str, text: &str) -> PlanFile {
     let mut records = Vec::new();
-    let mut lines = text.lines().peekable();
+    let mut lines = text.lines();
     let torn = loop {
         let Some(first) = lines.next() else {
-            break (records.is_empty()).then_some(PlanError::NoEnd);
+            break records.is_empty().then_some(PlanError::NoEnd);
         };
         let id = match first.strip_prefix("id ") {
             Some(id) if names::is_id(id) && (!records.is_empty() || id == owner) => id,

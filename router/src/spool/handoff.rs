@@ -153,6 +153,9 @@ pub fn remove_counter(po: &Postoffice, id: &str) -> io::Result<()> {
 /// without waiting (G4: a scheduler that is down or slow never holds the router; its own
 /// sweep of `transport/` finds what a lost datagram did not announce).
 pub fn notify(po: &Postoffice, inos: &[u64]) {
+    if inos.is_empty() {
+        return;
+    }
     let h = handoff(po);
     let Some(path) = &h.notify else { return };
     let Ok(sock) = UnixDatagram::unbound() else {

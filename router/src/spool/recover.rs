@@ -107,13 +107,9 @@ pub fn recover_keeping(
     // R3: the plans. A message is ours to finish if we hold it, or if its message is gone
     // (its router passed C6; finishing again is idempotent, even beside a live router).
     let plans = read_plans(po, &work, &held_ids, &mut r)?;
-    let orphan_ids: BTreeSet<&str> = orphans.iter().map(String::as_str).collect();
-    let mine = |id: &str| held_ids.contains(id) || orphan_ids.contains(id);
-    let whose = Whose {
-        mine: &mine,
-        gone: &|id: &str| !present.contains(id),
-    };
-    let planned = roll_forward(po, &plans, &whose, &mut r)?;
+    let mut mine = held_ids.clone();
+    mine.extend(orphans.iter().map(String::as_str));
+    let planned = roll_forward(po, &plans, &mine, &present, &mut r)?;
     // Each message on its own: one whose id is used twice (its plan names a queue file an
     // earlier message of that id still holds) is reported and left, and the others go on.
     // A disk fault stops recovery: it is no message's.
@@ -216,7 +212,7 @@ fn read_plans(
                     // Cut short before S3: nothing was published from it (S3 syncs it before
                     // the first publish, R3.plan-sync before recovery's). No commit point.
                     po.fs.unlink(Step::C7PlanUnlink, &po.work, name)?;
-                } else if !work.iter().any(|n| n == owner) {
+                } else if work.binary_search_by(|n| n.as_str().cmp(owner)).is_err() {
                     r.anomalies
                         .push((owner.into(), format!("work/{name}: {e}")));
                 }
@@ -231,22 +227,19 @@ fn read_plans(
     Ok(plans)
 }
 
-/// Which messages a recovery may finish.
-struct Whose<'a> {
-    /// Held by us (its router is dead) or left with no message (its router passed C6).
-    mine: &'a dyn Fn(&str) -> bool,
-    /// With no file at all in work/ (finished; finishing again is idempotent).
-    gone: &'a dyn Fn(&str) -> bool,
-}
-
 /// R3's roll-forward of every whole record whose message is ours to finish; removes each plan
 /// all of whose records are done (a plan torn after its whole records too: nothing after
 /// them was published). Returns the ids rolled forward (or left to an id used twice): none
 /// of them is rolled back.
+///
+/// A message is ours to finish if it is `mine` (held by us: its router is dead; or left with
+/// no message: its router passed C6), or has no file at all in work/ (not `present`: finished,
+/// and finishing again is idempotent).
 fn roll_forward(
     po: &Postoffice,
     plans: &[PlanFound],
-    whose: &Whose<'_>,
+    mine: &BTreeSet<&str>,
+    present: &BTreeSet<&str>,
     r: &mut Recovered,
 ) -> Result<BTreeSet<String>, Error> {
     let mut named: BTreeMap<&str, usize> = BTreeMap::new();
@@ -274,8 +267,8 @@ fn roll_forward(
                 whole = false;
                 continue;
             }
-            let mine = (whose.mine)(id);
-            if !mine && !(whose.gone)(id) {
+            let mine = mine.contains(id.as_str());
+            if !mine && present.contains(id.as_str()) {
                 // A live router holds it: the plan is its, and it finishes it.
                 whole = false;
                 continue;
@@ -303,25 +296,16 @@ fn roll_forward(
             finished.push(p.owner.as_str());
         }
     }
-    if !finished.is_empty() {
+    if !finished.is_empty() || !handed.is_empty() {
         po.fs.syncfs(Step::R3S5, &po.work)?;
-        handoff_notify(po, &handed);
-        for owner in finished {
-            commit::remove_plan(po, owner)?;
-            po.fs
-                .unlink(Step::R3PlanTmpUnlink, &po.work, &names::plan_tmp(owner))?;
-        }
-    } else if !handed.is_empty() {
-        po.fs.syncfs(Step::R3S5, &po.work)?;
-        handoff_notify(po, &handed);
+        handoff::notify(po, &handed);
+    }
+    for owner in finished {
+        commit::remove_plan(po, owner)?;
+        po.fs
+            .unlink(Step::R3PlanTmpUnlink, &po.work, &names::plan_tmp(owner))?;
     }
     Ok(done)
-}
-
-fn handoff_notify(po: &Postoffice, inos: &[u64]) {
-    if !inos.is_empty() {
-        handoff::notify(po, inos);
-    }
 }
 
 /// C5–C6 of one message from its plan record.
