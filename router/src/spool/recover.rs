@@ -90,6 +90,14 @@ pub fn recover_keeping(
             continue;
         }
         if fs.try_lock(Step::R1Lock, &f)? {
+            // Locked, but is it still the message in work/? Its router may have finished it
+            // (C6 unlinked it), released it or parked it (renamed it away) and let go between
+            // our open and our lock: we would count a death that did not happen, and after
+            // C6 leave that counter in work/ for good (found by the 8-router soak). Checked
+            // under the lock: the name must still be this file.
+            if !still_named(po, &id, &f)? {
+                continue;
+            }
             held.push((id, f));
         } else {
             r.busy += 1;
@@ -133,6 +141,21 @@ pub fn recover_keeping(
         isolate(id, res, &mut r)?;
     }
     Ok(r)
+}
+
+/// Whether `work/<id>` is still the file `f` (not removed or renamed away since it was opened).
+fn still_named(po: &Postoffice, id: &str, f: &seam::File) -> Result<bool, Error> {
+    let held = po.fs.meta(f)?;
+    if held.links == 0 {
+        return Ok(false);
+    }
+    Ok(match po.fs.open_read(Step::R1Open, &po.work, id) {
+        Ok(Some(g)) => po.fs.meta(&g)?.ino == held.ino,
+        Ok(None) => false,
+        // Replaced by something not the router's: not the message we hold.
+        Err(e) if seam::is_foreign(&e) => false,
+        Err(e) => return Err(e.into()),
+    })
 }
 
 const NOT_CLAIMED: &str =
