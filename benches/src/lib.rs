@@ -190,7 +190,7 @@ pub fn ours(
     field_arena: &mut mailaddr::Arena,
     opts: &mailaddr::Options,
 ) -> (usize, usize) {
-    use mailaddr::{parse_address_list, parse_header_block, parse_path, AddressField};
+    use mailaddr::{parse_header_block, AddressField};
     arena.reset();
     let Ok(block) = parse_header_block(message, arena, opts) else {
         return (0, 1);
@@ -199,11 +199,11 @@ pub fn ours(
     for f in block.fields {
         field_arena.reset();
         match f.address_field() {
-            Some(AddressField::ReturnPath) => match parse_path(f.value, field_arena, opts) {
+            Some(AddressField::ReturnPath) => match f.parse_path(field_arena, opts) {
                 Ok(p) => found += p.is_some() as usize,
                 Err(_) => failed += 1,
             },
-            Some(_) => match parse_address_list(f.value, field_arena, opts) {
+            Some(_) => match f.parse_address_list(field_arena, opts) {
                 Ok(l) => found += l.mailboxes().count(),
                 Err(_) => failed += 1,
             },

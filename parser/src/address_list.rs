@@ -26,7 +26,17 @@ pub fn parse_address_list<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<AddressList<'a>> {
-    let mut c = Cursor::new(input, arena, opts)?;
+    address_list_in(input, None, arena, opts)
+}
+
+/// [`parse_address_list`], given the input as text if the caller has checked it already.
+pub(crate) fn address_list_in<'a>(
+    input: &'a [u8],
+    text: Option<&'a str>,
+    arena: &'a Arena,
+    opts: &Options,
+) -> Result<AddressList<'a>> {
+    let mut c = Cursor::new(input, text, arena, opts)?;
     let mut list: BumpVec<'a, Address<'a>> = BumpVec::new_in(arena.bump());
     let mut first_comma = None;
     loop {
@@ -42,7 +52,11 @@ pub fn parse_address_list<'a>(
             }
             Some(_) => {}
         }
-        if let Some(addr) = c.address()? {
+        let addr = match c.common_mailbox()? {
+            Some(m) => Some(Address::Mailbox(m)),
+            None => c.address()?,
+        };
+        if let Some(addr) = addr {
             if list.len() == list.capacity() {
                 reserve(&c, &mut list, input)?;
             }
@@ -99,9 +113,24 @@ pub fn parse_path<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<Option<Mailbox<'a>>> {
-    let mut c = Cursor::new(input, arena, opts)?;
+    path_in(input, None, arena, opts)
+}
+
+/// [`parse_path`], given the input as text if the caller has checked it already.
+pub(crate) fn path_in<'a>(
+    input: &'a [u8],
+    text: Option<&'a str>,
+    arena: &'a Arena,
+    opts: &Options,
+) -> Result<Option<Mailbox<'a>>> {
+    let mut c = Cursor::new(input, text, arena, opts)?;
     c.skip_cfws()?;
     let offset = c.pos;
+    // `<local@domain>` or `local@domain` alone: one pass, as in a list (the same value, or
+    // the general path's error from the same byte).
+    if let Some(m) = c.common_path()? {
+        return Ok(Some(m));
+    }
     let mailbox = if c.peek() == Some(b'<') {
         c.angle_addr()?.map(|(route, local, domain)| Mailbox {
             name: None,
@@ -131,12 +160,11 @@ pub fn parse_path<'a>(
 }
 
 impl<'a> Cursor<'a, '_> {
-    /// One address at the cursor (past CFWS, not at `,`). `None` for an element that is only
-    /// CFWS. Leaves the cursor after trailing CFWS.
+    /// One address at the cursor (past CFWS, not at `,`) that is not of a common shape (the
+    /// caller tried [`common_mailbox`](Cursor::common_mailbox) first). `None` for an element
+    /// that is only CFWS. Leaves the cursor after trailing CFWS.
+    #[inline(never)]
     fn address(&mut self) -> Result<Option<Address<'a>>> {
-        if let Some(m) = self.common_mailbox()? {
-            return Ok(Some(Address::Mailbox(m)));
-        }
         let run = self.scan_word_run()?;
         match self.peek() {
             Some(b':') => self.group(&run).map(|g| Some(Address::Group(g))),

@@ -14,6 +14,16 @@ impl Cursor<'_, '_> {
     pub fn skip_cfws(&mut self) -> Result<bool> {
         // Most calls find a token, not white space: answer those without a call.
         match self.input.get(self.pos) {
+            // One space before a token (`a@b, c@d`): the usual case, answered here too.
+            Some(b' ')
+                if !self
+                    .input
+                    .get(self.pos + 1)
+                    .is_some_and(|&b| is_fws(b) || b == b'(') =>
+            {
+                self.pos += 1;
+                Ok(true)
+            }
             Some(&b) if is_fws(b) || b == b'(' => self.skip_cfws_slow(),
             _ => Ok(false),
         }

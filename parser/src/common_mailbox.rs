@@ -40,6 +40,7 @@ fn dot_atom(input: &[u8], mut i: usize) -> Option<(usize, u32)> {
 impl<'a> Cursor<'a, '_> {
     /// One address of a common shape at the cursor (past CFWS, not at `,`), or `Ok(None)` with
     /// nothing consumed. An error can come only from the trailing CFWS, as on the general path.
+    #[inline(always)]
     pub(crate) fn common_mailbox(&mut self) -> Result<Option<Mailbox<'a>>> {
         if self.opts.general_path_only {
             return Ok(None);
@@ -51,6 +52,31 @@ impl<'a> Cursor<'a, '_> {
         Ok(Some(m))
     }
 
+    /// A return path of a common shape (`<local@domain>` or `local@domain`, no display name)
+    /// that is all of the input after CFWS, or `Ok(None)` with nothing consumed.
+    pub(crate) fn common_path(&mut self) -> Result<Option<Mailbox<'a>>> {
+        if self.opts.general_path_only {
+            return Ok(None);
+        }
+        let before = self.save();
+        match self.scan_common() {
+            Some(m) if m.name.is_none() => {
+                self.skip_cfws()?;
+                if self.at_end() {
+                    return Ok(Some(m));
+                }
+                self.restore(before);
+                Ok(None)
+            }
+            Some(_) => {
+                self.restore(before);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    #[inline(always)]
     fn scan_common(&mut self) -> Option<Mailbox<'a>> {
         let input = self.input;
         let start = self.pos;
@@ -69,7 +95,7 @@ impl<'a> Cursor<'a, '_> {
                 {
                     return None;
                 }
-                name = Some(self.str_at(open, close).ok()?);
+                name = Some(self.text_at(open, close)?);
                 tokens += 1;
                 i = close + 1;
                 if input.get(i) == Some(&b' ') {
@@ -105,7 +131,7 @@ impl<'a> Cursor<'a, '_> {
                 if memchr::memmem::find(raw, b"=?").is_some() {
                     return None;
                 }
-                name = Some(self.str_at(i, at).ok()?);
+                name = Some(self.text_at(i, at)?);
                 i = at + usize::from(input[at] == b' ');
             }
         }
@@ -121,6 +147,7 @@ impl<'a> Cursor<'a, '_> {
 
     /// The rest of a common mailbox: `@domain` at `at`, then `>` if the local part opened
     /// with one. `tokens` so far (the name's, the local part's, and `<` `>` when angled).
+    #[inline(always)]
     fn commit_spec(
         &mut self,
         start: usize,
@@ -158,8 +185,8 @@ impl<'a> Cursor<'a, '_> {
             // The general path reports the limit with its exact offset.
             return None;
         }
-        let local_str = self.str_at(local, at).ok()?;
-        let domain = self.str_at(at + 1, end).ok()?;
+        let local_str = self.text_at(local, at)?;
+        let domain = self.text_at(at + 1, end)?;
         self.tokens += tokens;
         self.addresses += 1;
         self.pos = after;

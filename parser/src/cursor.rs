@@ -46,6 +46,15 @@ pub(crate) fn span_while(input: &[u8], f: impl Fn(u8) -> bool) -> usize {
     input.iter().position(|&b| !f(b)).unwrap_or(input.len())
 }
 
+/// A cursor's position and counters ([`Cursor::save`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Saved {
+    pos: usize,
+    tokens: u32,
+    depth: u32,
+    addresses: u32,
+}
+
 pub(crate) struct Cursor<'a, 'o> {
     pub input: &'a [u8],
     /// The input as text, when all of it is UTF-8 (checked once, up front): then a token's
@@ -63,7 +72,18 @@ pub(crate) struct Cursor<'a, 'o> {
 }
 
 impl<'a, 'o> Cursor<'a, 'o> {
-    pub fn new(input: &'a [u8], arena: &'a Arena, opts: &'o Options) -> Result<Self> {
+    /// A cursor at the start of `input`; `text` is the input as text when the caller has
+    /// checked it (it must be the same bytes), else it is checked here.
+    pub fn new(
+        input: &'a [u8],
+        text: Option<&'a str>,
+        arena: &'a Arena,
+        opts: &'o Options,
+    ) -> Result<Self> {
+        debug_assert!(
+            text.is_none_or(|t| t.as_bytes() == input),
+            "text is not the input"
+        );
         let limit = opts.limits.input_bytes_max;
         if input.len() > limit {
             return Err(Error {
@@ -76,7 +96,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
         }
         Ok(Cursor {
             input,
-            text: core::str::from_utf8(input).ok(),
+            text: text.or_else(|| core::str::from_utf8(input).ok()),
             pos: 0,
             arena,
             opts,
@@ -133,6 +153,23 @@ impl<'a, 'o> Cursor<'a, 'o> {
         self.err(ErrorKind::ArenaExhausted {
             limit: self.arena.capacity_bytes(),
         })
+    }
+
+    /// Where the cursor is and what it has counted, to go back to.
+    pub fn save(&self) -> Saved {
+        Saved {
+            pos: self.pos,
+            tokens: self.tokens,
+            depth: self.depth,
+            addresses: self.addresses,
+        }
+    }
+
+    pub fn restore(&mut self, s: Saved) {
+        self.pos = s.pos;
+        self.tokens = s.tokens;
+        self.depth = s.depth;
+        self.addresses = s.addresses;
     }
 
     /// Counts one lexical token against `tokens_max`.
@@ -216,6 +253,16 @@ impl<'a, 'o> Cursor<'a, 'o> {
         let raw = self.input.get(start..end).unwrap_or(&[]);
         core::str::from_utf8(raw)
             .map_err(|e| self.err_at(ErrorKind::InvalidUtf8, start + e.valid_up_to()))
+    }
+
+    /// `input[start..end]` as text, or `None` if it is not UTF-8: [`str_at`](Self::str_at)
+    /// for the one-pass path, which needs no error (the general path reports it).
+    #[inline(always)]
+    pub fn text_at(&self, start: usize, end: usize) -> Option<&'a str> {
+        match self.text {
+            Some(t) => t.get(start..end),
+            None => core::str::from_utf8(self.input.get(start..end)?).ok(),
+        }
     }
 
     /// Moves bytes into the arena as a `&str`, checking UTF-8.

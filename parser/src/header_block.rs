@@ -20,6 +20,8 @@ use crate::arena::Arena;
 use crate::cursor::Exhausted;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Options;
+#[allow(unused_imports)] // the doc links
+use crate::{parse_address_list, parse_path};
 
 /// One header field, borrowed from the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,12 +35,39 @@ pub struct Field<'a> {
     pub offset: usize,
     /// Offset of the value in the message (just after the colon).
     pub value_offset: usize,
+    /// The value as text, when the whole header block is UTF-8 (checked once, for every
+    /// field): the address parser then slices it instead of validating each field again.
+    pub text: Option<&'a str>,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
     /// Which address-bearing field this is, if any.
     pub fn address_field(&self) -> Option<AddressField> {
         AddressField::from_name(self.name)
+    }
+
+    /// [`parse_address_list`] of the value, reusing the block's UTF-8 check.
+    pub fn parse_address_list<'b>(
+        &self,
+        arena: &'b Arena,
+        opts: &Options,
+    ) -> Result<crate::AddressList<'b>>
+    where
+        'a: 'b,
+    {
+        crate::address_list::address_list_in(self.value, self.text, arena, opts)
+    }
+
+    /// [`parse_path`] of the value, reusing the block's UTF-8 check.
+    pub fn parse_path<'b>(
+        &self,
+        arena: &'b Arena,
+        opts: &Options,
+    ) -> Result<Option<crate::Mailbox<'b>>>
+    where
+        'a: 'b,
+    {
+        crate::address_list::path_in(self.value, self.text, arena, opts)
     }
 }
 
@@ -137,8 +166,8 @@ pub fn parse_header_block<'a>(
     if opts.allow_mbox_from_line && message.starts_with(b"From ") {
         pos = memchr::memchr(b'\n', message).map_or(message.len(), |i| i + 1);
     }
-    // The field being read: (name, name offset, value offset), and where its text ends so far.
-    let mut open: Option<(&'a str, usize, usize)> = None;
+    // The field being read: (name offset, value offset), and where its text ends so far.
+    let mut open: Option<(usize, usize)> = None;
     let mut value_end = pos;
     let mut count = 0u32;
     let mut long_lines = 0u32;
@@ -185,23 +214,20 @@ pub fn parse_header_block<'a>(
                 }
             }
             Some(_) => {
-                if let Some((name, off, voff)) = open.take() {
-                    push_field(&mut fields, message, name, off, voff, value_end)
+                if let Some((off, voff)) = open.take() {
+                    push_field(&mut fields, message, off, voff, value_end)
                         .map_err(|_| exhausted(arena, off))?;
                 }
-                let colon = memchr::memchr(b':', line)
-                    .ok_or_else(|| err(ErrorKind::MalformedField, pos))?;
-                let raw_name = &line[..colon];
-                let trimmed = raw_name
+                // The usual line: printable name bytes, then the colon.
+                let n = line
                     .iter()
-                    .rposition(|&b| b != b' ' && b != b'\t')
-                    .map_or(&raw_name[..0], |i| &raw_name[..=i]);
-                if trimmed.is_empty() {
-                    return Err(err(ErrorKind::MalformedField, pos));
-                }
-                if let Some(i) = trimmed.iter().position(|&b| !(33..=126).contains(&b)) {
-                    return Err(err(ErrorKind::InvalidFieldName, pos + i));
-                }
+                    .position(|&b| !is_name_byte(b))
+                    .unwrap_or(line.len());
+                let colon = if n > 0 && line.get(n) == Some(&b':') {
+                    n
+                } else {
+                    name_end_slow(line).map_err(|(kind, at)| err(kind, pos + at))?
+                };
                 count += 1;
                 if count > limits.fields_max {
                     return Err(err(
@@ -211,25 +237,48 @@ pub fn parse_header_block<'a>(
                         pos,
                     ));
                 }
-                // Printable ASCII was just checked, so this cannot fail.
-                let name = core::str::from_utf8(trimmed)
-                    .map_err(|_| err(ErrorKind::InvalidFieldName, pos))?;
-                open = Some((name, pos, pos + colon + 1));
+                open = Some((pos, pos + colon + 1));
             }
         }
         value_end = pos + content_len;
         pos = next;
     };
-    if let Some((name, off, voff)) = open {
-        push_field(&mut fields, message, name, off, voff, value_end)
+    if let Some((off, voff)) = open {
+        push_field(&mut fields, message, off, voff, value_end)
             .map_err(|_| exhausted(arena, off))?;
     }
+    name_fields(message, &mut fields, body_offset)?;
     Ok(HeaderBlock {
         fields: fields.into_bump_slice(),
         body_offset,
         long_lines,
         first_long_line,
     })
+}
+
+/// The last pass over a split block: one UTF-8 check for the whole block, then each field's
+/// name and its value as text are slices of it. A block with a byte that is not UTF-8
+/// somewhere leaves each value to be checked on its own (`text` stays `None`).
+fn name_fields<'a>(message: &'a [u8], fields: &mut [Field<'a>], body_offset: usize) -> Result<()> {
+    let text = core::str::from_utf8(&message[..body_offset]).ok();
+    for f in fields.iter_mut() {
+        let raw = &message[f.offset..f.value_offset - 1];
+        let len = raw
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(0, |i| i + 1);
+        let end = f.offset + len;
+        f.name = match text.and_then(|t| t.get(f.offset..end)) {
+            Some(name) => name,
+            // Printable ASCII was checked when the line was read, so this cannot fail.
+            None => core::str::from_utf8(&raw[..len]).map_err(|_| Error {
+                kind: ErrorKind::InvalidFieldName,
+                offset: f.offset,
+            })?,
+        };
+        f.text = text.and_then(|t| t.get(f.value_offset..f.value_offset + f.value.len()));
+    }
+    Ok(())
 }
 
 fn exhausted(arena: &Arena, offset: usize) -> Error {
@@ -241,10 +290,36 @@ fn exhausted(arena: &Arena, offset: usize) -> Error {
     }
 }
 
+/// A byte of a field name: printable ASCII but `:` (RFC 5322 `ftext`).
+#[inline]
+fn is_name_byte(b: u8) -> bool {
+    (33..=126).contains(&b) && b != b':'
+}
+
+/// Where the name of an unusual field line ends (its colon), or the fault and its offset in
+/// the line: no colon, or no name ([`ErrorKind::MalformedField`] at the line), or a byte that
+/// may not be in a name before the colon ([`ErrorKind::InvalidFieldName`] at it). White space
+/// between the name and the colon is obsolete syntax, and allowed.
+#[cold]
+fn name_end_slow(line: &[u8]) -> core::result::Result<usize, (ErrorKind, usize)> {
+    let colon = memchr::memchr(b':', line).ok_or((ErrorKind::MalformedField, 0))?;
+    let raw_name = &line[..colon];
+    let trimmed = raw_name
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(&raw_name[..0], |i| &raw_name[..=i]);
+    if trimmed.is_empty() {
+        return Err((ErrorKind::MalformedField, 0));
+    }
+    if let Some(i) = trimmed.iter().position(|&b| !(33..=126).contains(&b)) {
+        return Err((ErrorKind::InvalidFieldName, i));
+    }
+    Ok(colon)
+}
+
 fn push_field<'a>(
     fields: &mut BumpVec<'a, Field<'a>>,
     message: &'a [u8],
-    name: &'a str,
     offset: usize,
     value_offset: usize,
     value_end: usize,
@@ -256,7 +331,9 @@ fn push_field<'a>(
             .map_err(|_| Exhausted)?;
     }
     fields.push(Field {
-        name,
+        // Named once the block is read ([`parse_header_block`]'s last pass).
+        name: "",
+        text: None,
         value: &message[value_offset..value_end.max(value_offset)],
         offset,
         value_offset,

@@ -1,8 +1,9 @@
 //! The one-pass path for common mailbox shapes against the general path: on every input, with
 //! the default limits and with tight ones, both give the same list or the same error at the
-//! same offset (so the same tokens, addresses and depth were counted).
+//! same offset (so the same tokens, addresses and depth were counted); and the same for a
+//! return path.
 
-use mailaddr::{parse_address_list, Arena, Options};
+use mailaddr::{parse_address_list, parse_path, Arena, Options};
 use proptest::prelude::*;
 
 fn both(input: &[u8], opts: Options) {
@@ -14,6 +15,11 @@ fn both(input: &[u8], opts: Options) {
     let fast = parse_address_list(input, &a1, &opts).map(|l| format!("{:?}", l.addresses));
     let slow = parse_address_list(input, &a2, &general).map(|l| format!("{:?}", l.addresses));
     assert_eq!(fast, slow, "input {:?}", String::from_utf8_lossy(input));
+    // The return path takes the same one-pass path for `<local@domain>`.
+    let (a1, a2) = (Arena::new(1 << 20), Arena::new(1 << 20));
+    let fast = parse_path(input, &a1, &opts).map(|m| format!("{m:?}"));
+    let slow = parse_path(input, &a2, &general).map(|m| format!("{m:?}"));
+    assert_eq!(fast, slow, "path {:?}", String::from_utf8_lossy(input));
 }
 
 fn tight(tokens: u32, addresses: u32, depth: u32, local: usize, domain: usize) -> Options {

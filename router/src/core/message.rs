@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use mailaddr::{parse_address_list, parse_header_block, parse_path, AddressField, Arena, Options};
+use mailaddr::{parse_header_block, AddressField, Arena, Options};
 
 use super::envelope::{self, Rcpt};
 use super::route::{Expansion, Routing};
@@ -242,14 +242,14 @@ impl Processor {
             };
             let needed = from_headers && kind.is_recipient();
             let parsed = if kind == AddressField::ReturnPath {
-                parse_path(f.value, arena, &self.opts).map(|m| {
+                f.parse_path(arena, &self.opts).map(|m| {
                     if let Some(m) = m {
                         self.lengths(f, &m, base, p);
                     }
                     None
                 })
             } else {
-                parse_address_list(f.value, arena, &self.opts).map(|list| {
+                f.parse_address_list(arena, &self.opts).map(|list| {
                     for m in list.mailboxes() {
                         self.lengths(f, m, base, p);
                     }

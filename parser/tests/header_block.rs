@@ -1,0 +1,184 @@
+//! The header-block splitter against a naive reference: lines split at LF, one CR dropped, a
+//! line starting with white space continues the field, the first empty line ends the header.
+//! The reference is written the obvious way, line by line; the splitter must give the same
+//! fields (names, raw values, offsets, the value as text when the whole block is UTF-8) and the
+//! same body offset, or the same error at the same offset. (Line and size caps are tested in
+//! `limits.rs`; these inputs stay far below them.)
+
+use mailaddr::{parse_header_block, Arena, Options};
+use proptest::prelude::*;
+
+type Naive = (Vec<(String, Vec<u8>, usize, usize, Option<String>)>, usize);
+
+fn naive(m: &[u8]) -> Result<Naive, (&'static str, usize)> {
+    let mut fields: Vec<(usize, usize, usize)> = Vec::new(); // (name offset, value offset, value end)
+                                                             // An mbox `From ` line at the very start is skipped (Options::DEFAULT allows it).
+    let mut pos = 0;
+    if m.starts_with(b"From ") {
+        pos = m
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(m.len(), |i| i + 1);
+    }
+    let body = loop {
+        if pos >= m.len() {
+            break m.len();
+        }
+        let lf = m[pos..].iter().position(|&b| b == b'\n');
+        let next = lf.map_or(m.len(), |i| pos + i + 1);
+        let mut content = &m[pos..lf.map_or(m.len(), |i| pos + i)];
+        if content.last() == Some(&b'\r') {
+            content = &content[..content.len() - 1];
+        }
+        match content.first() {
+            None => break next,
+            Some(b' ' | b'\t') => {
+                let Some(last) = fields.last_mut() else {
+                    return Err(("malformed-field", pos));
+                };
+                last.2 = pos + content.len();
+            }
+            Some(_) => {
+                let colon = content
+                    .iter()
+                    .position(|&b| b == b':')
+                    .ok_or(("malformed-field", pos))?;
+                let name = &content[..colon];
+                let len = name.len()
+                    - name
+                        .iter()
+                        .rev()
+                        .take_while(|&&b| b == b' ' || b == b'\t')
+                        .count();
+                if len == 0 {
+                    return Err(("malformed-field", pos));
+                }
+                if let Some(i) = name[..len].iter().position(|&b| !(33..=126).contains(&b)) {
+                    return Err(("invalid-field-name", pos + i));
+                }
+                fields.push((pos, pos + colon + 1, pos + content.len()));
+            }
+        }
+        pos = next;
+    };
+    let text = std::str::from_utf8(&m[..body]).ok();
+    let out = fields
+        .into_iter()
+        .map(|(off, voff, vend)| {
+            let raw = &m[off..voff - 1];
+            let len = raw.len()
+                - raw
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b == b' ' || b == b'\t')
+                    .count();
+            let name = String::from_utf8(raw[..len].to_vec()).unwrap();
+            (
+                name,
+                m[voff..vend].to_vec(),
+                off,
+                voff,
+                text.map(|t| t[voff..vend].to_string()),
+            )
+        })
+        .collect();
+    Ok((out, body))
+}
+
+fn check(m: &[u8]) -> Result<(), TestCaseError> {
+    let arena = Arena::new(1 << 20);
+    let ours = parse_header_block(m, &arena, &Options::DEFAULT)
+        .map(|b| {
+            let fields = b
+                .fields
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.to_string(),
+                        f.value.to_vec(),
+                        f.offset,
+                        f.value_offset,
+                        f.text.map(str::to_string),
+                    )
+                })
+                .collect();
+            (fields, b.body_offset)
+        })
+        .map_err(|e| (e.kind.name(), e.offset));
+    prop_assert_eq!(ours, naive(m), "input {:?}", String::from_utf8_lossy(m));
+    Ok(())
+}
+
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop::sample::select(vec![
+        "From",
+        "To",
+        "x-y",
+        "Return-Path",
+        "Bad Name",
+        "",
+        " ",
+        "Sub\u{1}",
+        "Résumé",
+        "To ",
+        "Cc\t",
+        ":",
+    ]);
+    let value = prop::collection::vec(
+        prop::sample::select(b"ab <>@,:\t\"\x80\xc3\xa9\r".to_vec()),
+        0..12,
+    );
+    let end = prop::sample::select(vec!["\r\n", "\n", "\r\r\n", ""]);
+    (0..4u8, name, value, end).prop_map(|(kind, name, value, end)| {
+        let mut l = Vec::new();
+        match kind {
+            0 => l.extend_from_slice(b" "),
+            1 => l.extend_from_slice(b"\t"),
+            2 => {
+                l.extend_from_slice(name.as_bytes());
+            }
+            _ => {
+                l.extend_from_slice(name.as_bytes());
+                l.push(b':');
+            }
+        }
+        l.extend_from_slice(&value);
+        l.extend_from_slice(end.as_bytes());
+        l
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+    #[test]
+    fn header_blocks_split_as_the_naive_reference_splits_them(
+        lines in prop::collection::vec(line(), 0..8),
+        blank in any::<bool>(),
+        body in prop::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let mut m: Vec<u8> = lines.concat();
+        if blank {
+            m.extend_from_slice(b"\r\n");
+            m.extend_from_slice(&body);
+        }
+        check(&m)?;
+    }
+}
+
+#[test]
+fn a_block_that_is_not_utf8_leaves_every_value_to_be_checked_alone() {
+    let m = b"From: a@b\r\nSubject: caf\xe9\r\nTo: c@d\r\n\r\nbody";
+    let arena = Arena::new(1 << 16);
+    let b = parse_header_block(m, &arena, &Options::DEFAULT).unwrap();
+    let names: Vec<_> = b.fields.iter().map(|f| f.name).collect();
+    assert_eq!(names, ["From", "Subject", "To"]);
+    assert!(b.fields.iter().all(|f| f.text.is_none()));
+    // The values still parse; each is checked on its own.
+    let to = b.fields[2]
+        .parse_address_list(&arena, &Options::DEFAULT)
+        .unwrap();
+    assert_eq!(to.mailboxes().next().map(|m| m.local), Some("c"));
+    let ok = b"From: a@b\r\nTo: c@d\r\n\r\n\xff body is not the header";
+    let b = parse_header_block(ok, &arena, &Options::DEFAULT).unwrap();
+    assert_eq!(b.fields[1].text, Some(" c@d"));
+}
