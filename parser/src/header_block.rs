@@ -17,7 +17,7 @@
 use bumpalo::collections::Vec as BumpVec;
 
 use crate::arena::Arena;
-use crate::cursor::Exhausted;
+use crate::cursor::{sub_str, Exhausted};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Options;
 #[allow(unused_imports)] // the doc links
@@ -268,7 +268,7 @@ fn name_fields<'a>(message: &'a [u8], fields: &mut [Field<'a>], body_offset: usi
             .rposition(|&b| b != b' ' && b != b'\t')
             .map_or(0, |i| i + 1);
         let end = f.offset + len;
-        f.name = match text.and_then(|t| t.get(f.offset..end)) {
+        f.name = match text.and_then(|t| sub_str(t, f.offset, end)) {
             Some(name) => name,
             // Printable ASCII was checked when the line was read, so this cannot fail.
             None => core::str::from_utf8(&raw[..len]).map_err(|_| Error {
@@ -276,7 +276,7 @@ fn name_fields<'a>(message: &'a [u8], fields: &mut [Field<'a>], body_offset: usi
                 offset: f.offset,
             })?,
         };
-        f.text = text.and_then(|t| t.get(f.value_offset..f.value_offset + f.value.len()));
+        f.text = text.and_then(|t| sub_str(t, f.value_offset, f.value_offset + f.value.len()));
     }
     Ok(())
 }
