@@ -121,3 +121,32 @@ fn no_heap_and_arena_bound_for_every_malformed_shape() {
         }
     }
 }
+
+/// The benches' workload itself (split the header block, parse every address field through
+/// `Field::parse_address_list` and `Field::parse_path`, walk the result): no heap either, on
+/// every head of the shared real-mail sample and on the valid-corpus message.
+#[test]
+fn no_heap_on_real_mail_heads_and_the_valid_corpus() {
+    let opts = Options::DEFAULT;
+    let mut arena = Arena::new(256 << 10);
+    let mut field_arena = Arena::for_limits(&opts.limits);
+    let mut heads = benches::real_mail_heads();
+    heads.push(benches::valid_message());
+    let mut found = 0;
+    for head in &heads {
+        let (n, peak, (f, _)) =
+            measure(|| benches::ours(head, &mut arena, &mut field_arena, &opts));
+        assert_eq!(
+            (n, peak),
+            (0, 0),
+            "heap used on a head of {} bytes",
+            head.len()
+        );
+        found += f;
+    }
+    assert!(found > 0);
+    println!(
+        "{} heads, {found} mailboxes, 0 heap allocations",
+        heads.len()
+    );
+}

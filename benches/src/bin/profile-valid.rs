@@ -3,16 +3,23 @@
 //! the heads of the shared real-mail sample (third argument `real`), or their address fields
 //! only (`real-fields`).
 //!
-//! `profile-valid N ours|mail-parser [valid|real|real-fields]`
+//! `profile-valid N ours|mail-parser [valid|real|real-fields]`, or
+//! `profile-valid N ours shape:NAME:BYTES` (one malformed shape, caps raised).
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     let which = std::env::args().nth(2).unwrap_or_else(|| "ours".into());
-    let heads = match std::env::args().nth(3).as_deref() {
-        Some("real") => benches::real_mail_heads(),
-        Some("real-fields") => benches::real_mail_address_fields(),
+    let third = std::env::args().nth(3).unwrap_or_default();
+    // `shape:NAME:BYTES`: one malformed shape, every cap but the arena raised (the linearity
+    // of the parser's worst-case work, in instructions: compare 1024 and 1048576).
+    if let Some(spec) = third.strip_prefix("shape:") {
+        return shape(n, spec);
+    }
+    let heads = match third.as_str() {
+        "real" => benches::real_mail_heads(),
+        "real-fields" => benches::real_mail_address_fields(),
         _ => vec![benches::valid_message()],
     };
     // A fourth argument `general` turns the one-pass path for common shapes off (before/after).
@@ -35,4 +42,23 @@ fn main() {
     }
     let bytes: usize = heads.iter().map(Vec::len).sum();
     println!("{which}: {bytes} bytes x {n}, answer {total}");
+}
+
+fn shape(n: usize, spec: &str) {
+    let (name, size) = spec.split_once(':').unwrap_or((spec, "1024"));
+    let size: usize = size.parse().unwrap_or(1024);
+    let Some(shape) = benches::SHAPES.iter().find(|s| s.name == name) else {
+        eprintln!("no shape {name}");
+        std::process::exit(2);
+    };
+    let input = shape.generate(size);
+    let opts = benches::raised_options();
+    let mut arena = mailaddr::Arena::for_limits(&opts.limits);
+    let mut answer = 0;
+    for _ in 0..n {
+        arena.reset();
+        answer += mailaddr::parse_address_list(std::hint::black_box(&input), &arena, &opts)
+            .map_or(0, |l| l.len());
+    }
+    println!("{name}: {} bytes x {n}, answer {answer}", input.len());
 }
