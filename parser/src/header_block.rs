@@ -47,6 +47,16 @@ impl<'a> Field<'a> {
     }
 
     /// [`parse_address_list`] of the value, reusing the block's UTF-8 check.
+    ///
+    /// ```
+    /// use mailaddr::{parse_header_block, Arena, Options};
+    /// let arena = Arena::new(64 * 1024);
+    /// let head = b"To: Joe <joe@example.com>, team:;\r\n\r\nbody";
+    /// let block = parse_header_block(head, &arena, &Options::DEFAULT).unwrap();
+    /// assert_eq!(block.fields[0].text, Some(" Joe <joe@example.com>, team:;"));
+    /// let list = block.fields[0].parse_address_list(&arena, &Options::DEFAULT).unwrap();
+    /// assert_eq!(list.mailboxes().next().map(|m| m.local), Some("joe"));
+    /// ```
     pub fn parse_address_list<'b>(
         &self,
         arena: &'b Arena,

@@ -10,6 +10,16 @@ use proptest::prelude::*;
 
 type Naive = (Vec<(String, Vec<u8>, usize, usize, Option<String>)>, usize);
 
+/// `name` without the white space before its colon (obsolete syntax).
+fn trim_end(name: &[u8]) -> &[u8] {
+    let wsp = name
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    &name[..name.len() - wsp]
+}
+
 fn naive(m: &[u8]) -> Result<Naive, (&'static str, usize)> {
     let mut fields: Vec<(usize, usize, usize)> = Vec::new(); // (name offset, value offset, value end)
                                                              // An mbox `From ` line at the very start is skipped (Options::DEFAULT allows it).
@@ -43,17 +53,11 @@ fn naive(m: &[u8]) -> Result<Naive, (&'static str, usize)> {
                     .iter()
                     .position(|&b| b == b':')
                     .ok_or(("malformed-field", pos))?;
-                let name = &content[..colon];
-                let len = name.len()
-                    - name
-                        .iter()
-                        .rev()
-                        .take_while(|&&b| b == b' ' || b == b'\t')
-                        .count();
-                if len == 0 {
+                let name = trim_end(&content[..colon]);
+                if name.is_empty() {
                     return Err(("malformed-field", pos));
                 }
-                if let Some(i) = name[..len].iter().position(|&b| !(33..=126).contains(&b)) {
+                if let Some(i) = name.iter().position(|&b| !(33..=126).contains(&b)) {
                     return Err(("invalid-field-name", pos + i));
                 }
                 fields.push((pos, pos + colon + 1, pos + content.len()));
@@ -65,14 +69,7 @@ fn naive(m: &[u8]) -> Result<Naive, (&'static str, usize)> {
     let out = fields
         .into_iter()
         .map(|(off, voff, vend)| {
-            let raw = &m[off..voff - 1];
-            let len = raw.len()
-                - raw
-                    .iter()
-                    .rev()
-                    .take_while(|&&b| b == b' ' || b == b'\t')
-                    .count();
-            let name = String::from_utf8(raw[..len].to_vec()).unwrap();
+            let name = String::from_utf8(trim_end(&m[off..voff - 1]).to_vec()).unwrap();
             (
                 name,
                 m[voff..vend].to_vec(),
