@@ -24,6 +24,8 @@
 //! CPU of this router from `getrusage` of its children (the supervisor and its workers).
 //! ROUNDS (default 3) rounds, the order rotated each round; medians reported, with the
 //! no-fsync and fsync ceilings of the same disk measured in the same run.
+//! `SIDE_MESSAGE_BYTES=N` pads every message's body to about N bytes (Postfix's maildrop
+//! template is kept per N and size).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -164,18 +166,34 @@ fn main() {
     report(&who, &results, ceilings);
 }
 
-/// Message `i` as every system gets it: the header block and body, after any envelope.
+/// Message `i` as every system gets it: the header block and body, after any envelope; with
+/// `SIDE_MESSAGE_BYTES=N`, its body padded with lines of text to about N bytes.
 fn message(i: usize) -> String {
-    format!(
+    let mut m = format!(
         "From: \"ZM test\" <root@zm.test>\nTo: postmaster@zm.test, Carol <carol@sink.test>\n\
          Subject: side by side {i}\nDate: Mon, 30 Nov 2026 05:10:30 -0000\n\
          Message-ID: <bench-{i}@client.example>\n\n\
-         This is test message {i}, kind both.\n.A line that starts with a dot.\nLast line.\n"
-    )
+         This is test message {i}, kind both.\n.A line that starts with a dot.\n"
+    );
+    let line = "The quick brown fox jumps over the lazy dog, and the dog sleeps on, unbothered.\n";
+    while m.len() + line.len() < message_bytes() {
+        m.push_str(line);
+    }
+    m.push_str("Last line.\n");
+    m
+}
+
+/// `SIDE_MESSAGE_BYTES`, or 0: the messages as short as they come (about 300 bytes of text).
+fn message_bytes() -> usize {
+    std::env::var("SIDE_MESSAGE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn report(who: &[Who], results: &[Vec<(f64, f64)>], ceilings: (Vec<f64>, Vec<f64>)) {
     println!();
+    println!("messages of {} bytes", message(0).len());
     let mut medians = Vec::new();
     println!("| system | msg/s (median) | CPU per message | rounds |");
     println!("|---|---|---|---|");
@@ -440,7 +458,10 @@ impl Postfix {
         let p = Postfix {
             base: base.to_path_buf(),
             // Kept between runs: dropping N messages through sendmail takes minutes.
-            template: base.with_file_name(format!("side-by-side-postfix-maildrop-{n}")),
+            template: base.with_file_name(match message_bytes() {
+                0 => format!("side-by-side-postfix-maildrop-{n}"),
+                size => format!("side-by-side-postfix-maildrop-{n}-{size}"),
+            }),
         };
         let _ = Command::new("postfix")
             .arg("-c")
