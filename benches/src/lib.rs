@@ -415,3 +415,25 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// The sum of fields `at` (counted from the state field, 0) of a `/proc/<pid>/stat` text, and
+/// its process group.
+pub fn stat_fields(stat: &str, at: &[usize]) -> (u64, String) {
+    let f: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let sum = at
+        .iter()
+        .filter_map(|&i| f.get(i).and_then(|t| t.parse::<u64>().ok()))
+        .sum();
+    (sum, f.get(2).unwrap_or(&"").to_string())
+}
+
+/// CPU seconds of this process's reaped children (cutime and cstime of /proc/self/stat).
+pub fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_fields(&stat, &[13, 14]).0 as f64 / 100.0
+}

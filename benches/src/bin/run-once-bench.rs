@@ -11,7 +11,8 @@
 //! supervisor with one worker, and `--inline` (one process, no supervisor), so the cost of
 //! the process model shows next to the work itself. ROUNDS (default 3) rounds, the order of
 //! the three rotated each round (on a shared disk the run after a large delete is slowed by
-//! the file system's own writeback); the median of each is reported with all the figures.
+//! the file system's own writeback); the median of each is reported with all the figures, and
+//! the median CPU per message (the router's processes, reaped: /proc/self/stat).
 
 use std::path::Path;
 use std::process::Command;
@@ -58,12 +59,14 @@ fn main() {
         ),
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     let mut last_summary = vec![String::new(); modes.len()];
     for round in 0..rounds {
         for k in 0..modes.len() {
             let m = (k + round) % modes.len();
-            let (rate, summary) = run(&dir, &bin, &mut c, &msgs, n, &modes[m].1);
+            let (rate, cpu, summary) = run(&dir, &bin, &mut c, &msgs, n, &modes[m].1);
             rates[m].push(rate);
+            cpus[m].push(cpu);
             last_summary[m] = summary;
         }
     }
@@ -72,9 +75,10 @@ fn main() {
         v.sort_by(|a, b| a.total_cmp(b));
         let all: Vec<String> = rates[m].iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{label:<28} {:>8.0} msgs/s median (all: {})  {}",
+            "{label:<28} {:>8.0} msgs/s median (all: {}), {:.3} ms CPU per message  {}",
             v[v.len() / 2],
             all.join(", "),
+            benches::median(cpus[m].clone()),
             last_summary[m]
         );
     }
@@ -87,7 +91,7 @@ fn run(
     msgs: &[router::corpus::CorpusMessage],
     n: usize,
     extra: &[String],
-) -> (f64, String) {
+) -> (f64, f64, String) {
     let root = dir.join("po");
     let _ = std::fs::remove_dir_all(&root);
     router::spool::Postoffice::init(&root).unwrap();
@@ -114,7 +118,7 @@ fn run(
         use router::spool::seam::Step;
         po.fs.syncfs(Step::S1, &po.router).unwrap();
     }
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), benches::children_cpu());
     let out = Command::new(bin)
         .arg("-c")
         .arg(&cfg)
@@ -124,11 +128,13 @@ fn run(
         .output()
         .unwrap();
     let secs = t.elapsed().as_secs_f64();
+    let cpu = benches::children_cpu() - cpu0;
     assert!(out.status.success());
     let left = std::fs::read_dir(root.join("router")).unwrap().count();
     assert_eq!(left, 0, "messages left in router/");
     (
         n as f64 / secs,
+        cpu * 1000.0 / n as f64,
         String::from_utf8_lossy(&out.stdout).trim().to_string(),
     )
 }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use benches::median;
+use benches::{children_cpu, median, stat_fields};
 
 /// One system under test.
 enum Who {
@@ -618,22 +618,6 @@ impl Postfix {
     }
 }
 
-/// The sum of fields `at` (counted from the state field, 0) of a `/proc/<pid>/stat` text, and
-/// its process group.
-fn stat_fields(stat: &str, at: &[usize]) -> (u64, String) {
-    let f: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let sum = at
-        .iter()
-        .filter_map(|&i| f.get(i).and_then(|t| t.parse::<u64>().ok()))
-        .sum();
-    (sum, f.get(2).unwrap_or(&"").to_string())
-}
-
 /// CPU seconds of the processes in a process group (utime, stime, and the children's they
 /// reaped), from /proc.
 fn group_cpu(pgid: &str) -> f64 {
@@ -646,10 +630,4 @@ fn group_cpu(pgid: &str) -> f64 {
         }
     }
     ticks as f64 / 100.0
-}
-
-/// CPU seconds of this process's reaped children (cutime and cstime of /proc/self/stat).
-fn children_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    stat_fields(&stat, &[13, 14]).0 as f64 / 100.0
 }
