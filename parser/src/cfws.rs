@@ -5,7 +5,7 @@
 //! An unterminated comment is [`ErrorKind::UnbalancedParen`] at the opening `(`. Comment text
 //! is skipped, never kept: a comment is not a display name.
 
-use crate::cursor::{is_fws, span_while, Cursor};
+use crate::cursor::{find3, is_fws, span_while, Cursor};
 use crate::error::{ErrorKind, Result};
 
 impl Cursor<'_, '_> {
@@ -49,7 +49,7 @@ impl Cursor<'_, '_> {
         let mut depth = base;
         loop {
             let rest = self.rest();
-            match memchr::memchr3(b'(', b')', b'\\', rest) {
+            match find3(b'(', b')', b'\\', rest) {
                 None => return Err(self.err_at(ErrorKind::UnbalancedParen, open)),
                 Some(i) => {
                     // ctext and obs-ctext exclude NUL (a quoted pair may carry one).

@@ -13,7 +13,7 @@
 //! [`ErrorKind::UnexpectedChar`] (a `[` inside a literal), [`ErrorKind::InvalidUtf8`],
 //! [`ErrorKind::DomainTooLong`] (canonical form over `domain_bytes_max`).
 
-use crate::cursor::{is_atext, is_fws, span_while, Cursor};
+use crate::cursor::{find3, is_atext, is_fws, span_while, Cursor};
 use crate::error::{ErrorKind, Result};
 use crate::local_part::is_dot_atom;
 
@@ -119,7 +119,7 @@ impl<'a> Cursor<'a, '_> {
         self.count_token()?;
         self.pos += 1;
         let close = loop {
-            match memchr::memchr3(b']', b'[', b'\\', self.rest()) {
+            match find3(b']', b'[', b'\\', self.rest()) {
                 None => return Err(self.err_at(ErrorKind::UnbalancedBracket, open)),
                 Some(i) => {
                     self.pos += i;

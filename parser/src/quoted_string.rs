@@ -6,7 +6,7 @@
 //! quoted pair and the CR and LF of each fold (the white space after a fold stays), and writes
 //! the result into the arena.
 
-use crate::cursor::{Buf, Cursor, Exhausted};
+use crate::cursor::{find3, Buf, Cursor, Exhausted};
 use crate::error::{ErrorKind, Result};
 
 /// The content of a quoted string: `input[start..end]`, between the quotes.
@@ -23,7 +23,7 @@ impl Cursor<'_, '_> {
         self.count_token()?;
         self.pos += 1;
         loop {
-            match memchr::memchr3(b'"', b'\\', 0, self.rest()) {
+            match find3(b'"', b'\\', 0, self.rest()) {
                 None => return Err(self.err_at(ErrorKind::UnbalancedQuote, open)),
                 Some(i) => {
                     self.pos += i;
@@ -52,8 +52,10 @@ impl Cursor<'_, '_> {
 /// Appends the unquoted content of a quoted string to `out`.
 pub(crate) fn unquote_into(raw: &[u8], out: &mut Buf<'_>) -> core::result::Result<(), Exhausted> {
     let mut rest = raw;
-    while let Some(i) = memchr::memchr3(b'\\', b'\r', b'\n', rest) {
-        out.push(&rest[..i])?;
+    while let Some(i) = find3(b'\\', b'\r', b'\n', rest) {
+        if i > 0 {
+            out.push(&rest[..i])?;
+        }
         if rest[i] == b'\\' {
             // The scan guaranteed a byte follows every backslash inside the quotes.
             if let Some(&b) = rest.get(i + 1) {
