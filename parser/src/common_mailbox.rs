@@ -59,21 +59,17 @@ impl<'a> Cursor<'a, '_> {
             return Ok(None);
         }
         let before = self.save();
-        match self.scan_common() {
-            Some(m) if m.name.is_none() => {
-                self.skip_cfws()?;
-                if self.at_end() {
-                    return Ok(Some(m));
-                }
-                self.restore(before);
-                Ok(None)
+        let Some(m) = self.scan_common() else {
+            return Ok(None);
+        };
+        if m.name.is_none() {
+            self.skip_cfws()?;
+            if self.at_end() {
+                return Ok(Some(m));
             }
-            Some(_) => {
-                self.restore(before);
-                Ok(None)
-            }
-            None => Ok(None),
         }
+        self.restore(before);
+        Ok(None)
     }
 
     #[inline(always)]

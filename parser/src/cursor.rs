@@ -277,7 +277,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
     }
 
     /// `input[start..end]` as text, or `None` if it is not UTF-8: [`str_at`](Self::str_at)
-    /// for the one-pass path, which needs no error (the general path reports it).
+    /// without the error, for the one-pass path (the general path reports it).
     #[inline(always)]
     pub fn text_at(&self, start: usize, end: usize) -> Option<&'a str> {
         match self.text {

@@ -20,8 +20,6 @@ use crate::arena::Arena;
 use crate::cursor::{sub_str, Exhausted};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Options;
-#[allow(unused_imports)] // the doc links
-use crate::{parse_address_list, parse_path};
 
 /// One header field, borrowed from the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +44,8 @@ impl<'a> Field<'a> {
         AddressField::from_name(self.name)
     }
 
-    /// [`parse_address_list`] of the value, reusing the block's UTF-8 check.
+    /// [`parse_address_list`](crate::parse_address_list) of the value, reusing the block's
+    /// UTF-8 check.
     ///
     /// ```
     /// use mailaddr::{parse_header_block, Arena, Options};
@@ -68,7 +67,7 @@ impl<'a> Field<'a> {
         crate::address_list::address_list_in(self.value, self.text, arena, opts)
     }
 
-    /// [`parse_path`] of the value, reusing the block's UTF-8 check.
+    /// [`parse_path`](crate::parse_path) of the value, reusing the block's UTF-8 check.
     pub fn parse_path<'b>(
         &self,
         arena: &'b Arena,
@@ -272,16 +271,11 @@ pub fn parse_header_block<'a>(
 fn name_fields<'a>(message: &'a [u8], fields: &mut [Field<'a>], body_offset: usize) -> Result<()> {
     let text = core::str::from_utf8(&message[..body_offset]).ok();
     for f in fields.iter_mut() {
-        let raw = &message[f.offset..f.value_offset - 1];
-        let len = raw
-            .iter()
-            .rposition(|&b| b != b' ' && b != b'\t')
-            .map_or(0, |i| i + 1);
-        let end = f.offset + len;
-        f.name = match text.and_then(|t| sub_str(t, f.offset, end)) {
+        let name = trim_name(&message[f.offset..f.value_offset - 1]);
+        f.name = match text.and_then(|t| sub_str(t, f.offset, f.offset + name.len())) {
             Some(name) => name,
             // Printable ASCII was checked when the line was read, so this cannot fail.
-            None => core::str::from_utf8(&raw[..len]).map_err(|_| Error {
+            None => core::str::from_utf8(name).map_err(|_| Error {
                 kind: ErrorKind::InvalidFieldName,
                 offset: f.offset,
             })?,
@@ -300,6 +294,15 @@ fn exhausted(arena: &Arena, offset: usize) -> Error {
     }
 }
 
+/// A field name without the white space between it and its colon (obsolete syntax).
+fn trim_name(raw: &[u8]) -> &[u8] {
+    let len = raw
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    &raw[..len]
+}
+
 /// A byte of a field name: printable ASCII but `:` (RFC 5322 `ftext`).
 #[inline]
 fn is_name_byte(b: u8) -> bool {
@@ -313,11 +316,7 @@ fn is_name_byte(b: u8) -> bool {
 #[cold]
 fn name_end_slow(line: &[u8]) -> core::result::Result<usize, (ErrorKind, usize)> {
     let colon = memchr::memchr(b':', line).ok_or((ErrorKind::MalformedField, 0))?;
-    let raw_name = &line[..colon];
-    let trimmed = raw_name
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(&raw_name[..0], |i| &raw_name[..=i]);
+    let trimmed = trim_name(&line[..colon]);
     if trimmed.is_empty() {
         return Err((ErrorKind::MalformedField, 0));
     }

@@ -176,7 +176,8 @@ fn message(i: usize) -> String {
          This is test message {i}, kind both.\n.A line that starts with a dot.\n"
     );
     let line = "The quick brown fox jumps over the lazy dog, and the dog sleeps on, unbothered.\n";
-    while m.len() + line.len() < message_bytes() {
+    let want = message_bytes();
+    while m.len() + line.len() < want {
         m.push_str(line);
     }
     m.push_str("Last line.\n");
