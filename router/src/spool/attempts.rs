@@ -63,3 +63,18 @@ pub fn count_death(po: &Postoffice, id: &str) -> io::Result<u64> {
     po.fs.write_all(Step::R3CountWrite, &f, b"x")?;
     Ok(before + 1)
 }
+
+/// C6: the counter goes with the message, if it has one. Most messages have none (only a
+/// router's death makes one), so the name is looked up first: a lookup shares `work/` with the
+/// other workers, where an unlink takes the directory's lock even to find nothing, and two
+/// workers queue on that lock (`perf`: a third of their CPU spinning on it, while the holder
+/// waits on the file system's inode allocator). Nothing can make the counter meanwhile: only
+/// recovery writes one, and only for a message it holds, and the caller holds this one or its
+/// router is done with it.
+pub fn remove(po: &Postoffice, id: &str) -> io::Result<()> {
+    let name = names::attempts(id);
+    if po.fs.exists(&po.work, &name)? {
+        po.fs.unlink(Step::C6AttemptsUnlink, &po.work, &name)?;
+    }
+    Ok(())
+}

@@ -219,9 +219,7 @@ pub fn publish<C: AsRef<str>>(
 /// C6: the message and its counter are no longer needed.
 pub fn remove_message(po: &Postoffice, id: &str) -> io::Result<()> {
     po.fs.unlink(Step::C6MessageUnlink, &po.work, id)?;
-    po.fs
-        .unlink(Step::C6AttemptsUnlink, &po.work, &names::attempts(id))?;
-    Ok(())
+    super::attempts::remove(po, id)
 }
 
 /// C7 (after S5): the plan goes last, once every message it names is done; with it, every

@@ -65,7 +65,5 @@ pub fn commit(po: &Postoffice, id: &str) -> Result<(), Error> {
 
 /// C6 (after S3): the counter is no longer needed.
 pub fn cleanup(po: &Postoffice, id: &str) -> io::Result<()> {
-    po.fs
-        .unlink(Step::C6AttemptsUnlink, &po.work, &names::attempts(id))
-        .map(|_| ())
+    super::attempts::remove(po, id)
 }

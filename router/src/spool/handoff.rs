@@ -144,9 +144,7 @@ pub fn publish(po: &Postoffice, id: &str, ino: u64) -> Result<(), Error> {
 
 /// C6 in ZMailer mode: only the counter; the message has moved to `queue/`.
 pub fn remove_counter(po: &Postoffice, id: &str) -> io::Result<()> {
-    po.fs
-        .unlink(Step::C6AttemptsUnlink, &po.work, &names::attempts(id))
-        .map(|_| ())
+    super::attempts::remove(po, id)
 }
 
 /// Tells the scheduler of new control files: one `NEW <H1>/<H2>/<ino>` datagram each, sent
