@@ -102,6 +102,11 @@ pub const BATCH_MESSAGES_MAX: usize = 64;
 /// 1 MiB. Past it lines are dropped and counted, never waited for (G4).
 pub const LOG_QUEUE_LINES_MAX: usize = 4096;
 
+/// The log thread's write buffer: the lines it finds queued go out in one `write` (it
+/// flushes whenever the queue is empty, so no line waits for the next). A batch's 64 lines
+/// were 64 writes.
+pub const LOG_WRITE_BYTES: usize = 64 * 1024;
+
 /// Recipients listed in one log line (the rest are counted), so a line stays bounded.
 pub const LOG_RCPTS_PER_LINE_MAX: usize = 10;
 

@@ -4,7 +4,8 @@
 //! thread hands a line to a bounded in-memory queue of [`LOG_QUEUE_LINES_MAX`](crate::limits::LOG_QUEUE_LINES_MAX) lines and goes on; a
 //! background thread writes the queue to stderr. If stderr stalls (a full pipe nobody reads,
 //! a stopped terminal), the queue fills and further lines are dropped and counted, never
-//! waited for. The count is reported when the process ends (the `dropped` figure of
+//! waited for. The thread writes what it finds queued in one `write` and flushes whenever
+//! the queue is empty. The count is reported when the process ends (the `dropped` figure of
 //! `router run --once`, a worker's report line), and the next line written after a drop says
 //! how many went missing. At exit the queue gets at most ~1.1 s to drain (tracing-appender's
 //! bound), so even exit does not wait on a stalled sink for longer.
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 
 use super::pass::Record;
-use crate::limits::{LOG_QUEUE_LINES_MAX, LOG_RCPTS_PER_LINE_MAX};
+use crate::limits::{LOG_QUEUE_LINES_MAX, LOG_RCPTS_PER_LINE_MAX, LOG_WRITE_BYTES};
 
 /// The running log; dropping it gives the queue its bounded time to drain.
 pub struct Log {
@@ -45,7 +46,10 @@ impl Log {
             .lossy(true)
             .buffered_lines_limit(LOG_QUEUE_LINES_MAX)
             .thread_name("router-log")
-            .finish(std::io::stderr());
+            .finish(std::io::BufWriter::with_capacity(
+                LOG_WRITE_BYTES,
+                std::io::stderr(),
+            ));
         let dropped = writer.error_counter();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(writer)

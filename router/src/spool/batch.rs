@@ -296,7 +296,12 @@ impl Batch<'_, '_> {
         if let Err(e) = self.commit_batch(&mut batch) {
             return Err(release_uncommitted(self.po, batch, e, self.held));
         }
+        // The messages are closed after their lines are logged, not between them: the close
+        // of a removed file is where the file system frees it, and a line per close woke the
+        // log's thread for every line, one write each.
+        let mut files = Vec::with_capacity(batch.len());
         for w in batch {
+            files.push(w.claimed.file);
             if let Some(place) = w.conflict {
                 self.pass.leave(LeftAlone::IdReused {
                     id: w.claimed.id,
@@ -323,6 +328,7 @@ impl Batch<'_, '_> {
             };
             self.route.event(Event::Done(&done));
         }
+        drop(files);
         Ok(())
     }
 
