@@ -26,6 +26,9 @@
 //! no-fsync and fsync ceilings of the same disk measured in the same run.
 //! `SIDE_MESSAGE_BYTES=N` pads every message's body to about N bytes (Postfix's maildrop
 //! template is kept per N and size).
+//! `SIDE_DIR=DIR` puts this router's postoffice, Postfix's instance and the ceilings' files on
+//! DIR's file system (to compare file systems: ZMailer's spool stays in PREFIX, so mount the
+//! same file system on `PREFIX/po` too).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,11 +115,20 @@ fn main() {
         .arg("down")
         .stdout(Stdio::null())
         .status();
-    // On the disk under test (ZMailer's spool's), not a tmpfs /tmp.
-    let work = tempfile::tempdir_in(prefix.parent().unwrap_or(Path::new("/var/tmp"))).unwrap();
+    // On the disk under test (ZMailer's spool's), not a tmpfs /tmp; or on SIDE_DIR's.
+    let side_dir = std::env::var_os("SIDE_DIR").map(PathBuf::from);
+    let base = side_dir
+        .clone()
+        .unwrap_or_else(|| prefix.parent().unwrap_or(Path::new("/var/tmp")).into());
+    let work = tempfile::tempdir_in(&base).unwrap();
     let cfg = configure(&prefix, work.path(), &bin);
     let native = configure_native(work.path(), &bin);
-    let postfix = Postfix::setup(Path::new("/var/tmp/side-by-side-postfix"), n);
+    let postfix = Postfix::setup(
+        &side_dir
+            .unwrap_or_else(|| "/var/tmp".into())
+            .join("side-by-side-postfix"),
+        n,
+    );
     let who = contestants(&bin);
     let mut results: Vec<Vec<(f64, f64)>> = who.iter().map(|_| Vec::new()).collect();
     let mut ceilings = (Vec::new(), Vec::new());
