@@ -26,17 +26,20 @@ pub fn parse_address_list<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<AddressList<'a>> {
-    address_list_in(input, None, arena, opts)
+    address_list_in(input, None, false, arena, opts)
 }
 
-/// [`parse_address_list`], given the input as text if the caller has checked it already.
+/// [`parse_address_list`], given the input as text if the caller has checked it already, and
+/// `folds_checked` if every line break in it is known to be a fold (a header block's field
+/// without a bare CR).
 pub(crate) fn address_list_in<'a>(
     input: &'a [u8],
     text: Option<&'a str>,
+    folds_checked: bool,
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<AddressList<'a>> {
-    let mut c = Cursor::new(input, text, arena, opts)?;
+    let mut c = Cursor::new(input, text, folds_checked, arena, opts)?;
     let mut list: BumpVec<'a, Address<'a>> = BumpVec::new_in(arena.bump());
     let mut first_comma = None;
     loop {
@@ -113,17 +116,18 @@ pub fn parse_path<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<Option<Mailbox<'a>>> {
-    path_in(input, None, arena, opts)
+    path_in(input, None, false, arena, opts)
 }
 
-/// [`parse_path`], given the input as text if the caller has checked it already.
+/// [`parse_path`], as [`address_list_in`].
 pub(crate) fn path_in<'a>(
     input: &'a [u8],
     text: Option<&'a str>,
+    folds_checked: bool,
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<Option<Mailbox<'a>>> {
-    let mut c = Cursor::new(input, text, arena, opts)?;
+    let mut c = Cursor::new(input, text, folds_checked, arena, opts)?;
     c.skip_cfws()?;
     let offset = c.pos;
     // `<local@domain>` or `local@domain` alone: one pass, as in a list (the same value, or

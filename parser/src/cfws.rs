@@ -4,9 +4,14 @@
 //! `Limits::depth_max` (the structural depth of the enclosing group or angle counts too).
 //! An unterminated comment is [`ErrorKind::UnbalancedParen`] at the opening `(`. Comment text
 //! is skipped, never kept: a comment is not a display name.
+//!
+//! A line break is white space only as part of a fold: CR only before LF, and a line break
+//! only before a space or tab ([`check_folds`], over the whole input before parsing). Read as
+//! plain white space, a bare CR turned `"\rtest"@x` into the address `test@x`, and some mail
+//! software downstream ends a line at a bare CR (header injection).
 
 use crate::cursor::{find3, is_fws, span_while, Cursor};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 impl Cursor<'_, '_> {
     /// Skips any CFWS at the cursor. Returns true if anything was skipped.
@@ -86,5 +91,48 @@ impl Cursor<'_, '_> {
                 }
             }
         }
+    }
+}
+
+/// Every CR and LF of `input` outside a quoted pair belongs to a fold (RFC 5322 FWS and
+/// obs-FWS): CR is followed by LF, and a line break by a space or tab. The first that is not
+/// is `unexpected-character` at the line break's first byte. A lone LF with its space counts
+/// as a fold: messages stored with LF line ends fold that way. A CR or LF right after an odd
+/// run of backslashes is the second byte of a quoted pair (obs-qp: legal in quoted strings,
+/// comments and domain literals; anywhere else the backslash is the error). A header block's
+/// field needs no such check unless it holds a bare CR (`Field`): its line ends are folds by
+/// construction.
+#[inline(never)]
+pub(crate) fn check_folds(input: &[u8]) -> Result<(), Error> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr2(b'\r', b'\n', &input[from..]) {
+        let at = from + i;
+        let backslashes = input[..at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 1 {
+            from = at + 1;
+            continue;
+        }
+        let lf = match input[at] {
+            b'\r' if input.get(at + 1) == Some(&b'\n') => at + 1,
+            b'\r' => return Err(bad_break(input, at)),
+            _ => at,
+        };
+        if !matches!(input.get(lf + 1), Some(b' ' | b'\t')) {
+            return Err(bad_break(input, at));
+        }
+        from = lf + 2;
+    }
+    Ok(())
+}
+
+#[cold]
+fn bad_break(input: &[u8], at: usize) -> Error {
+    Error {
+        kind: ErrorKind::UnexpectedChar { byte: input[at] },
+        offset: at,
     }
 }

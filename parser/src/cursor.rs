@@ -98,6 +98,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
     pub fn new(
         input: &'a [u8],
         text: Option<&'a str>,
+        folds_checked: bool,
         arena: &'a Arena,
         opts: &'o Options,
     ) -> Result<Self> {
@@ -114,6 +115,9 @@ impl<'a, 'o> Cursor<'a, 'o> {
                 },
                 offset: limit,
             });
+        }
+        if !folds_checked {
+            crate::cfws::check_folds(input)?;
         }
         Ok(Cursor {
             input,

@@ -36,6 +36,10 @@ pub struct Field<'a> {
     /// The value as text, when the whole header block is UTF-8 (checked once, for every
     /// field): the address parser then slices it instead of validating each field again.
     pub text: Option<&'a str>,
+    /// A CR not followed by LF is somewhere in the value. Without one, every line break in the
+    /// value is a fold by construction (each inner line end is followed by a continuation line,
+    /// which starts with a space or tab), and the address parser skips its own check of them.
+    bare_cr: bool,
 }
 
 impl<'a> Field<'a> {
@@ -64,7 +68,7 @@ impl<'a> Field<'a> {
     where
         'a: 'b,
     {
-        crate::address_list::address_list_in(self.value, self.text, arena, opts)
+        crate::address_list::address_list_in(self.value, self.text, !self.bare_cr, arena, opts)
     }
 
     /// [`parse_path`](crate::parse_path) of the value, reusing the block's UTF-8 check.
@@ -76,7 +80,7 @@ impl<'a> Field<'a> {
     where
         'a: 'b,
     {
-        crate::address_list::path_in(self.value, self.text, arena, opts)
+        crate::address_list::path_in(self.value, self.text, !self.bare_cr, arena, opts)
     }
 }
 
@@ -177,6 +181,8 @@ pub fn parse_header_block<'a>(
     }
     // The field being read: (name offset, value offset), and where its text ends so far.
     let mut open: Option<(usize, usize)> = None;
+    // A CR not followed by LF in the field being read (see `Field::bare_cr`).
+    let mut bare_cr = false;
     let mut value_end = pos;
     let mut count = 0u32;
     let mut long_lines = 0u32;
@@ -186,7 +192,7 @@ pub fn parse_header_block<'a>(
             break message.len();
         }
         let rest = &message[pos..];
-        let lf = memchr::memchr(b'\n', rest);
+        let (lf, line_bare_cr) = line_end(rest);
         let line_len_with_end = lf.map_or(rest.len(), |i| i + 1);
         let mut content_len = lf.unwrap_or(rest.len());
         if content_len > 0 && rest[content_len - 1] == b'\r' {
@@ -224,9 +230,10 @@ pub fn parse_header_block<'a>(
             }
             Some(_) => {
                 if let Some((off, voff)) = open.take() {
-                    push_field(&mut fields, message, off, voff, value_end)
+                    push_field(&mut fields, message, (off, voff, value_end), bare_cr)
                         .map_err(|_| exhausted(arena, off))?;
                 }
+                bare_cr = false;
                 // The usual line: printable name bytes, then the colon.
                 let n = line
                     .iter()
@@ -250,10 +257,11 @@ pub fn parse_header_block<'a>(
             }
         }
         value_end = pos + content_len;
+        bare_cr |= line_bare_cr;
         pos = next;
     };
     if let Some((off, voff)) = open {
-        push_field(&mut fields, message, off, voff, value_end)
+        push_field(&mut fields, message, (off, voff, value_end), bare_cr)
             .map_err(|_| exhausted(arena, off))?;
     }
     name_fields(message, &mut fields, body_offset)?;
@@ -326,12 +334,34 @@ fn name_end_slow(line: &[u8]) -> core::result::Result<usize, (ErrorKind, usize)>
     Ok(colon)
 }
 
+/// Where a line's LF is (none: the input ends first), and whether a CR that is not right
+/// before an LF comes before it. One scan for both bytes: a CRLF line stops at its CR. (Tried
+/// instead: the line split by LF as before and one count of the block's CRs against its CRLF
+/// line ends; 0.5 % more instructions on real address fields.)
+#[inline]
+fn line_end(rest: &[u8]) -> (Option<usize>, bool) {
+    let mut from = 0;
+    let mut bare_cr = false;
+    while let Some(i) = memchr::memchr2(b'\r', b'\n', &rest[from..]) {
+        let at = from + i;
+        if rest[at] == b'\n' {
+            return (Some(at), bare_cr);
+        }
+        if rest.get(at + 1) == Some(&b'\n') {
+            return (Some(at + 1), bare_cr);
+        }
+        bare_cr = true;
+        from = at + 1;
+    }
+    (None, bare_cr)
+}
+
+/// Pushes the field at `(name offset, value offset, value end)`.
 fn push_field<'a>(
     fields: &mut BumpVec<'a, Field<'a>>,
     message: &'a [u8],
-    offset: usize,
-    value_offset: usize,
-    value_end: usize,
+    (offset, value_offset, value_end): (usize, usize, usize),
+    bare_cr: bool,
 ) -> core::result::Result<(), Exhausted> {
     if fields.len() == fields.capacity() {
         // Double (at least 16): one reservation per doubling, not a call per field.
@@ -346,6 +376,7 @@ fn push_field<'a>(
         value: &message[value_offset..value_end.max(value_offset)],
         offset,
         value_offset,
+        bare_cr,
     });
     Ok(())
 }

@@ -94,6 +94,9 @@ impl<'a> Cursor<'a, '_> {
                     self.skip_cfws()?;
                     return self.finish_str(out, start);
                 }
+                // `<@example.com>`: a domain and no local part (it read as a route that never
+                // reached its `:`); "unbalanced angle" named the wrong fault.
+                Some(b'>') if out.len() > 0 => return Err(self.err(ErrorKind::MissingLocalPart)),
                 None => return Err(self.err(ErrorKind::UnbalancedAngle)),
                 _ => return Err(self.unexpected()),
             }

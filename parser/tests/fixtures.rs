@@ -24,6 +24,8 @@ fn cases() -> Vec<Case> {
                 .strip_prefix(' ')
                 .unwrap_or(rest)
                 .replace("{CRLF}", "\r\n")
+                .replace("{CR}", "\r")
+                .replace("{LF}", "\n")
                 .replace("{NUL}", "\0");
             pending = Some((i + 1, input));
         } else if line.starts_with('>') || line.starts_with('!') {
@@ -31,7 +33,10 @@ fn cases() -> Vec<Case> {
             out.push(Case {
                 line: line_no,
                 input,
-                expected: line.replace("{NUL}", "\0"),
+                expected: line
+                    .replace("{CR}", "\r")
+                    .replace("{LF}", "\n")
+                    .replace("{NUL}", "\0"),
             });
         }
     }

@@ -103,6 +103,39 @@ fn check(m: &[u8]) -> Result<(), TestCaseError> {
         })
         .map_err(|e| (e.kind.name(), e.offset));
     prop_assert_eq!(ours, naive(m), "input {:?}", String::from_utf8_lossy(m));
+    // Through the field (the block's own knowledge of its line breaks and UTF-8) or from the
+    // value's bytes alone (every check made again): the same answer, bare CRs included.
+    if let Ok(b) = parse_header_block(m, &arena, &Options::DEFAULT) {
+        for f in b.fields {
+            let (a1, a2) = (Arena::new(1 << 16), Arena::new(1 << 16));
+            let via_field = f
+                .parse_address_list(&a1, &Options::DEFAULT)
+                .map(|l| l.to_string())
+                .map_err(|e| (e.kind.name(), e.offset));
+            let alone = mailaddr::parse_address_list(f.value, &a2, &Options::DEFAULT)
+                .map(|l| l.to_string())
+                .map_err(|e| (e.kind.name(), e.offset));
+            prop_assert_eq!(
+                &via_field,
+                &alone,
+                "field {:?}",
+                String::from_utf8_lossy(f.value)
+            );
+            let via_field = f
+                .parse_path(&a1, &Options::DEFAULT)
+                .map(|p| p.map(|m| m.to_string()))
+                .map_err(|e| (e.kind.name(), e.offset));
+            let alone = mailaddr::parse_path(f.value, &a2, &Options::DEFAULT)
+                .map(|p| p.map(|m| m.to_string()))
+                .map_err(|e| (e.kind.name(), e.offset));
+            prop_assert_eq!(
+                &via_field,
+                &alone,
+                "path {:?}",
+                String::from_utf8_lossy(f.value)
+            );
+        }
+    }
     Ok(())
 }
 
