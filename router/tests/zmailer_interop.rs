@@ -653,16 +653,13 @@ fn poison() {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // ZMailer's router had not finished the poison in 30 s (it spends minutes on each copy;
-    // under the limit it ends in its malloc-sleep loop, seed 004's report).
+    // ZMailer's router had not finished the poison in 30 s: it spends minutes of CPU on each
+    // copy, or, once under the limit, sits in its malloc-sleep loop (seed 004's report). Which
+    // of the two it shows in 30 s varies from run to run (27.3 s of CPU in one, 0.3 s in a CI
+    // run whose child met the limit at once), so its CPU is reported above, not asserted.
     assert!(
         zm.waiting >= 2,
         "ZMailer's router finished the poison within 30 s"
-    );
-    assert!(
-        zm.cpu > 10.0,
-        "ZMailer's router used only {} s of CPU on the poison",
-        zm.cpu
     );
     let waited =
         waited.unwrap_or_else(|| panic!("this router did not finish what ZMailer's left:\n{log}"));
