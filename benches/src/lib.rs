@@ -437,3 +437,23 @@ pub fn children_cpu() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     stat_fields(&stat, &[13, 14]).0 as f64 / 100.0
 }
+
+/// The release router binary the end-to-end benches run, checked: present, and not the build
+/// `cargo test --release` leaves at the same path (the `fault-injection` seam compiled in; it
+/// does nothing unless `ROUTER_FAULT` is set, but a bench should time what ships).
+pub fn release_router() -> std::path::PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/router");
+    let bytes = std::fs::read(&bin).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the router first: cargo build --release -p router",
+            bin.display()
+        )
+    });
+    assert!(
+        memchr::memmem::find(&bytes, b"ROUTER_FAULT_TRACE").is_none(),
+        "{} was built by `cargo test` (fault injection compiled in); \
+         rebuild it: cargo build --release -p router",
+        bin.display()
+    );
+    bin
+}

@@ -27,11 +27,7 @@ fn main() {
     let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let workers: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(2);
     let rounds: usize = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(3);
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/router");
-    assert!(
-        bin.exists(),
-        "build the router first: cargo build --release -p router"
-    );
+    let bin = benches::release_router();
     let corpus = benches::corpus_dir();
     let msgs = router::corpus::corpus_messages(&corpus).expect("corpus");
     let _ = std::fs::remove_dir_all(&dir);

@@ -99,11 +99,7 @@ fn main() {
     });
     let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(5_000);
     let rounds: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(3);
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/router");
-    assert!(
-        bin.exists(),
-        "build the router first: cargo build --release -p router"
-    );
+    let bin = benches::release_router();
     assert!(
         prefix.join(".zmailer-build.stamp").is_file(),
         "no ZMailer build at {} (../shared/interop/zmailer/build.sh PREFIX)",
