@@ -103,7 +103,7 @@ fn has_header_recipient(message: &[u8]) -> bool {
     };
     block.fields.iter().any(|f| {
         f.address_field().is_some_and(|k| k.is_recipient())
-            && mailaddr::parse_address_list(f.value, &arena, &opts)
+            && f.parse_address_list(&arena, &opts)
                 .is_ok_and(|l| l.mailboxes().next().is_some())
     })
 }
