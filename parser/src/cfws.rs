@@ -6,7 +6,8 @@
 //! is skipped, never kept: a comment is not a display name.
 //!
 //! A line break is white space only as part of a fold: CR only before LF, and a line break
-//! only before a space or tab ([`check_folds`], over the whole input before parsing). Read as
+//! only before a space or tab ([`check_folds`], one scan of the input before parsing, skipped
+//! for a header block's field that the block found free of bare CRs). Read as
 //! plain white space, a bare CR turned `"\rtest"@x` into the address `test@x`, and some mail
 //! software downstream ends a line at a bare CR (header injection).
 

@@ -67,12 +67,10 @@ fn main() {
         }
     }
     for (m, (label, _)) in modes.iter().enumerate() {
-        let mut v = rates[m].clone();
-        v.sort_by(|a, b| a.total_cmp(b));
         let all: Vec<String> = rates[m].iter().map(|r| format!("{r:.0}")).collect();
         println!(
             "{label:<28} {:>8.0} msgs/s median (all: {}), {:.3} ms CPU per message  {}",
-            v[v.len() / 2],
+            benches::median(rates[m].clone()),
             all.join(", "),
             benches::median(cpus[m].clone()),
             last_summary[m]
