@@ -77,6 +77,18 @@ pub fn check_address_list(input: &[u8], small: &Arena, big: &mut [Arena; 3]) {
         (Err(x), Err(y)) => assert_eq!(*x, y, "the two paths fail differently"),
         (x, y) => panic!("the two paths differ: {x:?} vs {y:?}"),
     }
+    // Again with the address lengths enforced (DEFAULT leaves them to the caller): both paths
+    // must report a long local part or domain at the same offset.
+    let enforce = |general_path_only| Options {
+        allow_long_addresses: false,
+        general_path_only,
+        ..Options::DEFAULT
+    };
+    big1.reset();
+    big3.reset();
+    let fast = parse_address_list(input, big1, &enforce(false)).map(|l| l.to_string());
+    let slow = parse_address_list(input, big3, &enforce(true)).map(|l| l.to_string());
+    assert_eq!(fast, slow, "the two paths differ with the lengths enforced");
     // And a return path, which takes the one-pass path for `<local@domain>` too.
     big1.reset();
     big3.reset();

@@ -168,25 +168,29 @@ pub struct Options {
 }
 
 impl Options {
-    /// Limits at their defaults, with the relaxations real mail needs.
+    /// Limits at their defaults, with the relaxations real mail needs. RFC 5322 sets no length
+    /// on a local part or a domain, and real mail crosses RFC 5321's (VERP bounce addresses of
+    /// 67 to 83 octets): the lengths are the caller's to apply (`allow_long_addresses`); the
+    /// caps all hold. [`STRICT`](Self::STRICT) refuses them.
     pub const DEFAULT: Options = Options {
         limits: Limits::DEFAULT,
         allow_unterminated_group: false,
         allow_empty_local_atom: true,
         allow_8bit_display_name: true,
         allow_mbox_from_line: true,
-        allow_long_addresses: false,
+        allow_long_addresses: true,
         allow_long_lines: false,
         general_path_only: false,
     };
-    /// [`DEFAULT`](Self::DEFAULT) with the lengths left to the caller, as a router wants them
-    /// (interoperability lengths are logged or routed around, not refused).
+    /// [`DEFAULT`](Self::DEFAULT) with long header lines left to the caller too, as a router
+    /// wants them (interoperability lengths are logged or routed around, not refused).
     pub const ROUTING: Options = Options {
         allow_long_addresses: true,
         allow_long_lines: true,
         ..Options::DEFAULT
     };
-    /// Limits at their defaults, RFC 5322 to the letter (obsolete syntax included).
+    /// Limits at their defaults, RFC 5322 to the letter (obsolete syntax included), and RFC
+    /// 5321's lengths refused: an address that an SMTP server need not accept is an error.
     pub const STRICT: Options = Options {
         limits: Limits::DEFAULT,
         allow_unterminated_group: false,

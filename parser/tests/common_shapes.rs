@@ -23,7 +23,12 @@ fn both(input: &[u8], opts: Options) {
 }
 
 fn tight(tokens: u32, addresses: u32, depth: u32, local: usize, domain: usize) -> Options {
-    let mut o = Options::DEFAULT;
+    // The lengths are enforced here (DEFAULT leaves them to the caller), so that both paths
+    // are held to report them the same way.
+    let mut o = Options {
+        allow_long_addresses: false,
+        ..Options::DEFAULT
+    };
     o.limits.tokens_max = tokens;
     o.limits.addresses_max = addresses;
     o.limits.depth_max = depth;
@@ -35,6 +40,7 @@ fn tight(tokens: u32, addresses: u32, depth: u32, local: usize, domain: usize) -
 fn check(input: &[u8]) {
     both(input, Options::DEFAULT);
     both(input, Options::ROUTING);
+    both(input, Options::STRICT);
     for t in [1, 2, 3, 5, 8, 13] {
         both(input, tight(t, 2048.min(t), 32, 64, 255));
     }

@@ -104,7 +104,12 @@ fn addresses_max() {
 
 #[test]
 fn local_part_bytes_max() {
-    let o = Options::DEFAULT;
+    // A length is enforced where the caller asks for it (STRICT, or DEFAULT without
+    // allow_long_addresses); DEFAULT, like RFC 5322, sets none (below).
+    let o = Options {
+        allow_long_addresses: false,
+        ..Options::DEFAULT
+    };
     assert_eq!(
         kind(format!("{}@b.c", "a".repeat(64)).as_bytes(), &o),
         Ok(1)
@@ -122,18 +127,19 @@ fn local_part_bytes_max() {
         kind(format!("\"{} \"@b.c", "a".repeat(62)).as_bytes(), &o),
         Err(ErrorKind::LocalPartTooLong { len: 65, limit: 64 })
     );
-    // A length, not a cap: with allow_long_addresses the caller applies it (a VERP bounce
-    // address of 83 octets parses, whole).
+    // A length, not a cap: with allow_long_addresses (DEFAULT and ROUTING) the caller applies
+    // it (a VERP bounce address of 83 octets parses, whole).
     let verp = format!(
         "list-bounces+{}=example.org@lists.example.net",
         "u".repeat(58)
     );
     assert!(verp.find('@').is_some_and(|at| at > 64));
-    let o = Options::ROUTING;
-    let arena = Arena::new(1 << 20);
-    let list = parse_address_list(verp.as_bytes(), &arena, &o).expect("routing options");
-    let m = list.mailboxes().next().expect("one mailbox");
-    assert_eq!(format!("{}@{}", m.local, m.domain), verp);
+    for o in [Options::DEFAULT, Options::ROUTING] {
+        let arena = Arena::new(1 << 20);
+        let list = parse_address_list(verp.as_bytes(), &arena, &o).expect("long addresses allowed");
+        let m = list.mailboxes().next().expect("one mailbox");
+        assert_eq!(format!("{}@{}", m.local, m.domain), verp);
+    }
     assert_eq!(
         ErrorKind::LocalPartTooLong { len: 65, limit: 64 }.class(),
         mailaddr::ErrorClass::Length
@@ -142,7 +148,10 @@ fn local_part_bytes_max() {
 
 #[test]
 fn domain_bytes_max() {
-    let o = Options::DEFAULT;
+    let o = Options {
+        allow_long_addresses: false,
+        ..Options::DEFAULT
+    };
     let exact = format!("a@{}", "x".repeat(255));
     assert_eq!(kind(exact.as_bytes(), &o), Ok(1));
     let over = format!("a@{}", "x".repeat(256));
@@ -156,8 +165,10 @@ fn domain_bytes_max() {
     // The obsolete spaced form is measured after the spaces are gone.
     let spaced = format!("a@{} . {}", "x".repeat(127), "y".repeat(127));
     assert_eq!(kind(spaced.as_bytes(), &o), Ok(1));
-    // A length: the caller may take it over.
+    // A length: the caller may take it over, and does by default.
     assert_eq!(kind(over.as_bytes(), &Options::ROUTING), Ok(1));
+    assert_eq!(kind(over.as_bytes(), &Options::DEFAULT), Ok(1));
+    assert!(kind(over.as_bytes(), &Options::STRICT).is_err());
 }
 
 #[test]

@@ -215,6 +215,23 @@ fn describe(m: &Mailbox<'_>) -> String {
     if let Some(r) = m.route {
         s += &format!("  route {r}");
     }
+    // The interoperability lengths: not errors (RFC 5322 sets none), but what the router does
+    // with such an address differs, so say so.
+    let l = mailaddr::Limits::DEFAULT;
+    if m.local.len() > l.local_part_bytes_max {
+        s += &format!(
+            "  (local part of {} bytes, over RFC 5321's {}: routed all the same)",
+            m.local.len(),
+            l.local_part_bytes_max
+        );
+    }
+    if m.domain.len() > l.domain_bytes_max {
+        s += &format!(
+            "  (domain of {} bytes, over RFC 5321's {}: the router sends it to `error`)",
+            m.domain.len(),
+            l.domain_bytes_max
+        );
+    }
     s
 }
 
