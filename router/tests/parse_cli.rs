@@ -221,3 +221,45 @@ fn explain_puts_a_caret_under_the_offset() {
     let (code, _) = run(&["parse", "--explain"], b"a@b.c\n");
     assert_eq!(code, 0);
 }
+
+/// The interoperability lengths are not errors (RFC 5322 sets none): a VERP-style local part
+/// of 83 octets and a domain of 256 parse, whole, as do their quoted and Return-Path forms;
+/// `--explain` says which RFC 5321 length each crosses.
+#[test]
+fn long_local_parts_and_domains_parse_and_explain_says_so() {
+    let local = format!("list-bounces+{}=example.org", "u".repeat(58));
+    let domain = format!("{}.example", "d".repeat(248));
+    assert_eq!((local.len(), domain.len()), (83, 256));
+    let input = format!(
+        "{local}@lists.example.net\nReturn-Path\t<{local}@lists.example.net>\nx@{domain}\n\"{local} x\"@y.z\n"
+    );
+    let (code, out) = run(&["parse"], input.as_bytes());
+    assert_eq!(code, 0);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4);
+    for v in &lines {
+        assert_eq!(v["ok"], true, "{v}");
+    }
+    assert_eq!(lines[0]["addresses"][0]["local"], local.as_str());
+    assert_eq!(lines[1]["addresses"][0]["local"], local.as_str());
+    assert_eq!(lines[2]["addresses"][0]["domain"], domain.as_str());
+    assert_eq!(
+        lines[3]["addresses"][0]["local"],
+        format!("\"{local} x\"").as_str()
+    );
+    let (code, out) = run(&["parse", "--explain"], input.as_bytes());
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.matches("local part of 83 bytes, over RFC 5321's 64")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("domain of 256 bytes, over RFC 5321's 255")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(out.matches("local part of 87 bytes").count(), 1, "{out}");
+}
