@@ -208,6 +208,16 @@ impl Processor {
                 if e.kind.is_limit() || from_headers || defer {
                     return Err(r);
                 }
+                // The block is passed untouched, but a loop must still be caught: a message
+                // whose header the parser refuses would otherwise never meet the hop limit,
+                // and two mail systems could pass it back and forth for ever.
+                let hops = received_lines(message, self.opts.limits.header_bytes_max);
+                if hops > self.hops_max {
+                    return Err(ParkReason::HopLimit {
+                        hops,
+                        limit: self.hops_max,
+                    });
+                }
                 p.header_fault(format!(
                     "header block: {} at byte {}",
                     e.kind.name(),
@@ -327,6 +337,25 @@ fn line_end(m: &[u8], i: usize) -> usize {
 }
 
 /// `m` with the ranges (sorted, disjoint) cut out.
+/// The `Received:` lines of a header the parser refused, counted leniently: every line up to
+/// the first empty one (or `bytes_max` bytes) whose name, before its colon and any white
+/// space, is `Received`. Linear, and bounded by the header cap.
+fn received_lines(message: &[u8], bytes_max: usize) -> usize {
+    let head = &message[..message.len().min(bytes_max)];
+    let mut hops = 0;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if let Some(colon) = memchr::memchr(b':', line) {
+            let name = line[..colon].trim_ascii_end();
+            hops += usize::from(name.eq_ignore_ascii_case(b"received"));
+        }
+    }
+    hops
+}
+
 fn without(m: &[u8], cut: &[Range<usize>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(m.len());
     let mut at = 0;
@@ -442,6 +471,23 @@ mod tests {
             (reason(&r).code(), reason(&r).limit()),
             ("hop-limit", Some(3))
         );
+        // The hop limit holds when the header block itself is refused (a line that is not a
+        // field): counted leniently, parked past the limit, routed below it.
+        let broken = |n: usize| {
+            format!(
+                "from <a@example.org>\nto <b@example.org>\nenv-end\n{}not a field\nRECEIVED : x\n\nx\n",
+                "Received: x\r\n".repeat(n)
+            )
+        };
+        let r = run(&pass, &broken(3));
+        assert_eq!(
+            (reason(&r).code(), reason(&r).limit()),
+            ("hop-limit", Some(3))
+        );
+        let r = run(&pass, &broken(2));
+        assert_eq!(outputs(&r).len(), 1);
+        assert_eq!(r.header_faults.len(), 1, "{:?}", r.header_faults);
+        assert!(r.header_faults[0].starts_with("header block: malformed-field"));
         // No recipients anywhere.
         let r = run(
             &pass,
