@@ -167,7 +167,13 @@ fn send(prefix: &Path, n: usize, tag: &str, timeout: u64) -> (bool, String) {
         ])
         .arg("--check")
         .arg(prefix)
-        .output_within();
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .guard()
+        // Beyond send.py's own timeout: it reports what it still waits for, and that
+        // transcript is the failure's explanation (a deadline equal to it killed send.py
+        // first and left none).
+        .output_within(std::time::Duration::from_secs(timeout + 60));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),

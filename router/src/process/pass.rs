@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::core::message::{Outcome, Processor};
 use crate::core::table::TableError;
 use crate::core::zmailer::FileFacts;
-use crate::limits::BATCH_MESSAGES_MAX;
+use crate::limits::{BATCH_MESSAGES_MAX, LIST_NAMES_MAX};
 use crate::reason::ParkReason;
 use crate::spool::batch::{self, Event, Fate, Route, Routed};
 use crate::spool::seam::Meta;
@@ -90,6 +90,7 @@ impl Settings {
                 attempts_max: c.limits.attempts_max,
                 message_bytes_max: c.limits.message_bytes_max,
                 batch_messages_max: BATCH_MESSAGES_MAX,
+                list_names_max: LIST_NAMES_MAX,
             },
             processor: Arc::new(processor),
             zmailer: c.zmailer.enabled.then(|| Arc::new(Trust::load(c))),
@@ -228,6 +229,12 @@ pub fn pass(
                         super::log::clean(n)
                     ));
                 }
+                if r.foreign_more > 0 {
+                    log.line(format_args!(
+                        "public/: {} more names that are not submissions; left alone",
+                        r.foreign_more
+                    ));
+                }
             }
             Err(e) => log.line(format_args!("reaping public/: {e}")),
         }
@@ -244,6 +251,12 @@ pub fn pass(
     for x in &p.left_alone {
         // Names come from the spool as found: escaped, so a name cannot forge a log line.
         log.line(format_args!("{}", super::log::clean(&x.to_string())));
+    }
+    if p.left_alone_more > 0 {
+        log.line(format_args!(
+            "{} more names left alone this pass (not listed)",
+            p.left_alone_more
+        ));
     }
     for (id, what) in &p.anomalies {
         log.line(format_args!("recovery: {id}: {what}; left alone"));

@@ -44,6 +44,8 @@ pub struct Settings {
     pub message_bytes_max: usize,
     /// Messages per batch.
     pub batch_messages_max: usize,
+    /// Names of `router/` held at once ([`LIST_NAMES_MAX`](crate::limits::LIST_NAMES_MAX)).
+    pub list_names_max: usize,
 }
 
 /// What routing one message gave.
@@ -104,8 +106,11 @@ pub enum Fate {
 pub struct Pass {
     pub routed: usize,
     pub deferred: usize,
-    /// What the pass reported and left alone, each once.
+    /// What the pass reported and left alone, each once, at most
+    /// [`LEFT_ALONE_REPORTED_MAX`](crate::limits::LEFT_ALONE_REPORTED_MAX) of them.
     pub left_alone: Vec<LeftAlone>,
+    /// Reports past that many (a name met again in a later chunk may count twice).
+    pub left_alone_more: usize,
     /// What recovery found and left for a person (`(id, what)`).
     pub anomalies: Vec<(String, String)>,
 }
@@ -113,8 +118,13 @@ pub struct Pass {
 impl Pass {
     /// Records a name left alone, once per pass.
     fn leave(&mut self, x: LeftAlone) {
-        if !self.left_alone.contains(&x) {
+        if self.left_alone.contains(&x) {
+            return;
+        }
+        if self.left_alone.len() < crate::limits::LEFT_ALONE_REPORTED_MAX {
             self.left_alone.push(x);
+        } else {
+            self.left_alone_more += 1;
         }
     }
 }
@@ -215,22 +225,6 @@ fn run(
     let recovered = recover::recover_keeping(po, held)?;
     pass.anomalies = recovered.anomalies;
     loop {
-        let names = po.fs.list(Step::C0List, &po.router)?;
-        let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
-        for b in bad {
-            pass.leave(LeftAlone::NotAnId(b));
-        }
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let before = pass.routed + pass.deferred;
-        // A message with an attempt on record was in a router that died. It is routed alone,
-        // so that if it kills this router too, only its own count goes up: its batch-mates of
-        // the first crash are counted once, then routed on their own.
-        let work = po.fs.list(Step::C0List, &po.work)?;
-        let (suspects, clean): (Vec<String>, Vec<String>) = ids
-            .into_iter()
-            .partition(|id| work.binary_search(&names::attempts(id)).is_ok());
         let mut b = Batch {
             po,
             s,
@@ -238,20 +232,33 @@ fn run(
             pass: &mut *pass,
             held: &mut *held,
         };
-        for id in &suspects {
-            if stop() {
-                return Ok(());
-            }
-            b.route_batch(std::slice::from_ref(id), true)?;
+        let before = b.pass.routed + b.pass.deferred;
+        // `router/` is read as a stream, `list_names_max` names at a time, each chunk routed
+        // before the next is read: a backlog of millions never sits in the worker's memory.
+        let mut failed = None;
+        let mut stopped = false;
+        po.fs.list_chunks(
+            Step::C0List,
+            &po.router,
+            s.list_names_max,
+            &mut |names| match b.route_names(stop, names) {
+                Ok(true) => Ok(true),
+                Ok(false) => {
+                    stopped = true;
+                    Ok(false)
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(false)
+                }
+            },
+        )?;
+        if let Some(e) = failed {
+            return Err(e);
         }
-        for chunk in clean.chunks(s.batch_messages_max.max(1)) {
-            if stop() {
-                return Ok(());
-            }
-            b.route_chunk(chunk)?;
-        }
-        if pass.routed + pass.deferred == before {
-            // Everything left is claimed by other routers.
+        if stopped || b.pass.routed + b.pass.deferred == before {
+            // Asked to stop; or nothing was routed: everything left (if anything) is claimed
+            // by other routers.
             return Ok(());
         }
     }
@@ -267,6 +274,37 @@ struct Batch<'p, 'a> {
 }
 
 impl Batch<'_, '_> {
+    /// Routes one chunk of `router/`'s names. Returns false if asked to stop.
+    fn route_names(&mut self, stop: &dyn Fn() -> bool, names: Vec<String>) -> Result<bool, Error> {
+        let (ids, bad): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| is_id(n));
+        for b in bad {
+            self.pass.leave(LeftAlone::NotAnId(b));
+        }
+        if ids.is_empty() {
+            return Ok(true);
+        }
+        // A message with an attempt on record was in a router that died. It is routed alone,
+        // so that if it kills this router too, only its own count goes up: its batch-mates of
+        // the first crash are counted once, then routed on their own.
+        let work = self.po.fs.list(Step::C0List, &self.po.work)?;
+        let (suspects, clean): (Vec<String>, Vec<String>) = ids
+            .into_iter()
+            .partition(|id| work.binary_search(&names::attempts(id)).is_ok());
+        for id in &suspects {
+            if stop() {
+                return Ok(false);
+            }
+            self.route_batch(std::slice::from_ref(id), true)?;
+        }
+        for chunk in clean.chunks(self.s.batch_messages_max.max(1)) {
+            if stop() {
+                return Ok(false);
+            }
+            self.route_chunk(chunk)?;
+        }
+        Ok(true)
+    }
+
     /// Routes a batch; if the disk is too full for all of it, or the process has too few file
     /// descriptors left to hold all of it open, routes its halves, down to single messages,
     /// before giving up: a batch that needs more than there is must not stop the messages

@@ -382,6 +382,15 @@ impl Seam for Faulty {
         // so the step numbers the crash tests enumerate mean what they meant.
         Os.list(step, dir)
     }
+    fn list_chunks(
+        &self,
+        step: Step,
+        dir: &Dir,
+        max: usize,
+        f: &mut dyn FnMut(Vec<String>) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        Os.list_chunks(step, dir, max, f)
+    }
 }
 
 #[cfg(test)]

@@ -215,19 +215,36 @@ pub fn status(po: &Postoffice) -> io::Result<Status> {
             s.foreign.push(format!("{dir}/{name}"));
         }
     };
-    for name in fs.list(Step::D0List, &po.public)? {
-        s.public += 1;
-        if !is_id(&name) {
-            foreign(&mut s, "public", &name);
-        }
-    }
-    for name in fs.list(Step::D0List, &po.router)? {
-        if is_id(&name) {
-            s.router += 1;
-        } else {
-            foreign(&mut s, "router", &name);
-        }
-    }
+    // public/ and router/ take any name a group member makes: read in chunks, counted.
+    fs.list_chunks(
+        Step::D0List,
+        &po.public,
+        crate::limits::LIST_NAMES_MAX,
+        &mut |names| {
+            for name in names {
+                s.public += 1;
+                if !is_id(&name) {
+                    foreign(&mut s, "public", &name);
+                }
+            }
+            Ok(true)
+        },
+    )?;
+    fs.list_chunks(
+        Step::D0List,
+        &po.router,
+        crate::limits::LIST_NAMES_MAX,
+        &mut |names| {
+            for name in names {
+                if is_id(&name) {
+                    s.router += 1;
+                } else {
+                    foreign(&mut s, "router", &name);
+                }
+            }
+            Ok(true)
+        },
+    )?;
     for name in fs.list(Step::D0List, &po.work)? {
         if is_id(&name) {
             s.work += 1;

@@ -232,6 +232,25 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     /// The names in a directory, sorted (oldest ids first, since ids start with the time).
     /// Names that are not UTF-8 are returned lossily converted, so that they are reported.
     fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>>;
+    /// The names in a directory, handed to `f` in chunks of at most `max`, each sorted, as
+    /// they are read, so that no more than `max` names are held at once; `f` returns false to
+    /// stop. A name added or removed while the stream is read may or may not be seen (POSIX
+    /// `readdir`); every other name is seen exactly once. This default lists the whole
+    /// directory and cuts it: right for a simulated disk, where the directory is in memory.
+    fn list_chunks(
+        &self,
+        step: Step,
+        dir: &Dir,
+        max: usize,
+        f: &mut dyn FnMut(Vec<String>) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        for chunk in self.list(step, dir)?.chunks(max.max(1)) {
+            if !f(chunk.to_vec())? {
+                break;
+            }
+        }
+        Ok(())
+    }
 
     /// Renames without replacing. An ambiguous failure (not `ENOENT`, not `EEXIST`) is
     /// settled by looking at both names; the destination is never deleted to make room.
@@ -498,17 +517,45 @@ impl Seam for Os {
         }
     }
 
-    fn list(&self, _: Step, dir: &Dir) -> io::Result<Vec<String>> {
+    fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>> {
         let mut names = Vec::new();
+        self.list_chunks(step, dir, usize::MAX, &mut |mut chunk| {
+            names.append(&mut chunk);
+            Ok(true)
+        })?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn list_chunks(
+        &self,
+        _: Step,
+        dir: &Dir,
+        max: usize,
+        f: &mut dyn FnMut(Vec<String>) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        let max = max.max(1);
+        // A stream of its own (read_from opens the directory again): its position does not
+        // move under the renames and unlinks the caller makes between chunks.
+        let mut chunk = Vec::new();
         for entry in rfs::Dir::read_from(&dir.fd)? {
             let entry = entry?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {
                 continue;
             }
-            names.push(String::from_utf8_lossy(name).into_owned());
+            chunk.push(String::from_utf8_lossy(name).into_owned());
+            if chunk.len() == max {
+                chunk.sort();
+                if !f(std::mem::take(&mut chunk))? {
+                    return Ok(());
+                }
+            }
         }
-        names.sort();
-        Ok(names)
+        if !chunk.is_empty() {
+            chunk.sort();
+            f(chunk)?;
+        }
+        Ok(())
     }
 }
