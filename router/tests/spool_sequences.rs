@@ -34,6 +34,28 @@ fn one_input_from_a_file() {
     }
 }
 
+/// Every spool input the fuzz target once failed on (`corpus/regressions/spool-*`), replayed
+/// by every `cargo test`, not only by the fuzz run.
+#[test]
+fn the_spool_regressions_replay() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions");
+    let mut ran = 0;
+    for e in std::fs::read_dir(&dir).expect("corpus/regressions") {
+        let path = e.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("spool-") {
+            eprintln!("{name}");
+            Run::run(&Sequence::from_bytes(&std::fs::read(&path).expect("read")));
+            ran += 1;
+        }
+    }
+    assert!(
+        ran >= 5,
+        "only {ran} spool regressions found in {}",
+        dir.display()
+    );
+}
+
 #[test]
 fn random_sequences_of_spool_operations_keep_every_invariant() {
     let mut stats = Stats::default();
