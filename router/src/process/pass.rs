@@ -189,12 +189,15 @@ impl Route for Router<'_> {
     }
 }
 
-/// What a routing process keeps from one pass to the next: its one arena, and the messages
-/// a release could not put back, still locked ([`batch::pass`]: the disk failed under it).
+/// What a routing process keeps from one pass to the next: its one arena, the messages a
+/// release could not put back, still locked ([`batch::pass`]: the disk failed under it), and
+/// when it last reaped `public/`.
 #[derive(Debug)]
 pub struct Kept {
     pub arena: Arena,
     pub held: Vec<batch::Unreleased>,
+    /// When this process last reaped `public/`.
+    last_reap: Option<std::time::Instant>,
 }
 
 impl Kept {
@@ -202,9 +205,29 @@ impl Kept {
         Kept {
             arena,
             held: Vec::new(),
+            last_reap: None,
         }
     }
+
+    /// Whether `public/` is due for reaping at `now` (and if so, notes that it was): the
+    /// first pass of a process, then at most every [`REAP_INTERVAL`]. The reaper opens every
+    /// submission-named file in `public/`, where any group member may create any number:
+    /// 300 000 of them cost a pass 1.7 s on tmpfs, and a pass per wake-up would spend that
+    /// on every batch of new mail. Abandoned submissions wait `public_age_max` (an hour by
+    /// default) anyway.
+    pub fn reap_due(&mut self, now: std::time::Instant) -> bool {
+        let due = self
+            .last_reap
+            .is_none_or(|t| now.saturating_duration_since(t) >= REAP_INTERVAL);
+        if due {
+            self.last_reap = Some(now);
+        }
+        due
+    }
 }
+
+/// How often a routing process reaps `public/` at most.
+pub const REAP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One pass: abandoned submissions reaped, everything in router/ routed, each message's
 /// line logged, every name left alone reported. Events go to `report`; `stop` is asked
@@ -220,7 +243,7 @@ pub fn pass(
 ) -> (batch::Pass, Result<(), spool::Error>) {
     // In ZMailer mode, public/ is ZMailer's writers': they hold no lock the reaper could test,
     // so nothing there is ever the router's to remove.
-    if s.zmailer.is_none() {
+    if s.zmailer.is_none() && kept.reap_due(std::time::Instant::now()) {
         match spool::reaper::reap_public(po, public_max_age) {
             Ok(r) => {
                 for n in &r.foreign {
@@ -268,4 +291,26 @@ fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// The first pass reaps, the next ones within the interval do not, the first one past it
+    /// does, and the interval runs from that one.
+    #[test]
+    fn public_is_reaped_on_the_first_pass_then_at_most_every_interval() {
+        let mut k = Kept::new(Arena::new(1024));
+        let t0 = Instant::now();
+        assert!(k.reap_due(t0));
+        assert!(!k.reap_due(t0));
+        assert!(!k.reap_due(t0 + REAP_INTERVAL - Duration::from_millis(1)));
+        assert!(k.reap_due(t0 + REAP_INTERVAL));
+        assert!(!k.reap_due(t0 + REAP_INTERVAL + Duration::from_secs(1)));
+        assert!(k.reap_due(t0 + REAP_INTERVAL * 2));
+        // A clock that seems to go back (another thread's earlier reading) reaps nothing.
+        assert!(!k.reap_due(t0));
+    }
 }
