@@ -336,7 +336,6 @@ fn line_end(m: &[u8], i: usize) -> usize {
     }
 }
 
-/// `m` with the ranges (sorted, disjoint) cut out.
 /// The `Received:` lines of a header the parser refused, counted leniently: every line up to
 /// the first empty one (or `bytes_max` bytes) whose name, before its colon and any white
 /// space, is `Received`. Linear, and bounded by the header cap.
@@ -356,6 +355,7 @@ fn received_lines(message: &[u8], bytes_max: usize) -> usize {
     hops
 }
 
+/// `m` with the ranges (sorted, disjoint) cut out.
 fn without(m: &[u8], cut: &[Range<usize>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(m.len());
     let mut at = 0;

@@ -235,30 +235,22 @@ fn run(
         let before = b.pass.routed + b.pass.deferred;
         // `router/` is read as a stream, `list_names_max` names at a time, each chunk routed
         // before the next is read: a backlog of millions never sits in the worker's memory.
-        let mut failed = None;
-        let mut stopped = false;
-        po.fs.list_chunks(
-            Step::C0List,
-            &po.router,
-            s.list_names_max,
-            &mut |names| match b.route_names(stop, names) {
-                Ok(true) => Ok(true),
-                Ok(false) => {
-                    stopped = true;
-                    Ok(false)
+        // How the sweep ended early: asked to stop (`Ok`), or a spool fault (`Err`).
+        let mut ended: Option<Result<(), Error>> = None;
+        po.fs
+            .list_chunks(Step::C0List, &po.router, s.list_names_max, &mut |names| {
+                let r = b.route_names(stop, names);
+                let go_on = matches!(r, Ok(true));
+                if !go_on {
+                    ended = Some(r.map(drop));
                 }
-                Err(e) => {
-                    failed = Some(e);
-                    Ok(false)
-                }
-            },
-        )?;
-        if let Some(e) = failed {
-            return Err(e);
+                Ok(go_on)
+            })?;
+        if let Some(r) = ended {
+            return r;
         }
-        if stopped || b.pass.routed + b.pass.deferred == before {
-            // Asked to stop; or nothing was routed: everything left (if anything) is claimed
-            // by other routers.
+        if b.pass.routed + b.pass.deferred == before {
+            // Nothing was routed: everything left (if anything) is claimed by other routers.
             return Ok(());
         }
     }

@@ -216,35 +216,22 @@ pub fn status(po: &Postoffice) -> io::Result<Status> {
         }
     };
     // public/ and router/ take any name a group member makes: read in chunks, counted.
-    fs.list_chunks(
-        Step::D0List,
-        &po.public,
-        crate::limits::LIST_NAMES_MAX,
-        &mut |names| {
-            for name in names {
-                s.public += 1;
-                if !is_id(&name) {
-                    foreign(&mut s, "public", &name);
-                }
-            }
-            Ok(true)
-        },
-    )?;
-    fs.list_chunks(
-        Step::D0List,
-        &po.router,
-        crate::limits::LIST_NAMES_MAX,
-        &mut |names| {
-            for name in names {
-                if is_id(&name) {
-                    s.router += 1;
-                } else {
-                    foreign(&mut s, "router", &name);
-                }
-            }
-            Ok(true)
-        },
-    )?;
+    let max = crate::limits::LIST_NAMES_MAX;
+    super::seam::for_each_name(fs, Step::D0List, &po.public, max, &mut |name| {
+        s.public += 1;
+        if !is_id(&name) {
+            foreign(&mut s, "public", &name);
+        }
+        Ok(())
+    })?;
+    super::seam::for_each_name(fs, Step::D0List, &po.router, max, &mut |name| {
+        if is_id(&name) {
+            s.router += 1;
+        } else {
+            foreign(&mut s, "router", &name);
+        }
+        Ok(())
+    })?;
     for name in fs.list(Step::D0List, &po.work)? {
         if is_id(&name) {
             s.work += 1;

@@ -48,13 +48,9 @@ pub fn reap_public_with(
     names_max: usize,
 ) -> io::Result<Reaped> {
     let mut r = Reaped::default();
-    po.fs
-        .list_chunks(Step::X1List, &po.public, names_max, &mut |names| {
-            for name in names {
-                reap_one(po, max_age_secs, &mut r, name)?;
-            }
-            Ok(true)
-        })?;
+    seam::for_each_name(&*po.fs, Step::X1List, &po.public, names_max, &mut |name| {
+        reap_one(po, max_age_secs, &mut r, name)
+    })?;
     Ok(r)
 }
 

@@ -335,6 +335,23 @@ const FILE_MODE: u32 = 0o640;
 /// Exact whatever the caller's umask: the binary sets its umask to 027 first (docs/trust.md).
 const DIR_MODE: u32 = 0o700;
 
+/// Every name of `dir`, one at a time, read [`Seam::list_chunks`]-wise (at most `max` held at
+/// once); the first error from `f` ends the reading and is returned.
+pub fn for_each_name(
+    fs: &dyn Seam,
+    step: Step,
+    dir: &Dir,
+    max: usize,
+    f: &mut dyn FnMut(String) -> io::Result<()>,
+) -> io::Result<()> {
+    fs.list_chunks(step, dir, max, &mut |names| {
+        for name in names {
+            f(name)?;
+        }
+        Ok(true)
+    })
+}
+
 fn meta_of(st: &rfs::Stat) -> Meta {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -518,12 +535,12 @@ impl Seam for Os {
     }
 
     fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>> {
+        // One chunk with no bound: the whole directory, already sorted.
         let mut names = Vec::new();
-        self.list_chunks(step, dir, usize::MAX, &mut |mut chunk| {
-            names.append(&mut chunk);
+        self.list_chunks(step, dir, usize::MAX, &mut |chunk| {
+            names = chunk;
             Ok(true)
         })?;
-        names.sort();
         Ok(names)
     }
 
