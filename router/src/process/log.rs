@@ -29,6 +29,9 @@ pub struct Log {
     _guard: WorkerGuard,
     dropped: ErrorCounter,
     reported: AtomicUsize,
+    /// This process's id, read once: a line per message paid a `getpid` each. A `Log` never
+    /// crosses a fork (workers are new programs, started by `exec`), so it cannot go stale.
+    pid: u32,
 }
 
 impl Log {
@@ -63,6 +66,7 @@ impl Log {
             _guard: guard,
             dropped,
             reported: AtomicUsize::new(0),
+            pid: std::process::id(),
         })
     }
 
@@ -76,7 +80,7 @@ impl Log {
     pub fn line(&self, text: std::fmt::Arguments<'_>) {
         let d = self.dropped();
         let before = self.reported.swap(d, Ordering::Relaxed);
-        let pid = std::process::id();
+        let pid = self.pid;
         if d > before {
             tracing::info!(
                 "router[{pid}]: log: {} lines dropped (the log sink was not keeping up)",
