@@ -94,13 +94,26 @@ pub const PLAN_RECORD_BYTES_MAX: usize = "id \n".len()
 const _: () = assert!(PLAN_RECORD_BYTES_MAX <= PLAN_BYTES_MAX);
 
 /// Messages per batch (group commit: the batch shares its four syncs). A batch is what a pass
-/// finds in `router/`, up to this many, so a lone message is routed at once and only a backlog
-/// fills it. 256: on ext4 with a journal a `syncfs` costs about 9 ms whatever it flushes, and
+/// finds in `router/`, halved past [`BATCH_HALVED_MIN`] (two workers share a backlog), up to
+/// this many and up to [`BATCH_BYTES_MAX`], so a lone message is routed at once and only a
+/// backlog fills it. 256: on ext4 with a journal a `syncfs` costs about 9 ms whatever it flushes, and
 /// one worker spent 40 % of its time in them at 64 (10 000 messages, two workers: 64 4.2 s,
 /// 128 3.3 s, 256 2.7 s, 512 2.7 s); past 256 the directory work is the bound. Memory does not
 /// grow with it (a batch holds one message's output bytes at a time, and one open file per
 /// message: `route_chunk` halves a batch that meets the open-files limit).
 pub const BATCH_MESSAGES_MAX: usize = 256;
+
+/// A pass holding more names than this shares them out in halves (so that a second worker
+/// finds half of a backlog of a few hundred to route, instead of one worker taking it as one
+/// batch); up to this many are one batch, as all batches were before they grew to 256.
+pub const BATCH_HALVED_MIN: usize = 64;
+
+/// Bytes of messages per batch: a batch stops claiming once its messages hold this many (it
+/// always takes one). 200 messages of 1 MB to two channels in one batch wrote 400 MB of
+/// outputs before its `S2`, and the kernel's dirty-page throttling had the router flush them
+/// itself (side-by-side: 0.64x the throughput of batches of 64, up to 3.4x the CPU per
+/// message). 64 MiB: what a batch of 64 one-megabyte messages held before.
+pub const BATCH_BYTES_MAX: u64 = 64 << 20;
 
 /// Names of `router/` a pass holds at once. A pass reads the directory as a stream, this
 /// many names at a time (each chunk sorted, so oldest first within it), and routes each

@@ -32,6 +32,7 @@ fn settings(list_names_max: usize) -> batch::Settings {
         attempts_max: 3,
         message_bytes_max: 1 << 20,
         batch_messages_max: 4,
+        batch_bytes_max: u64::MAX,
         list_names_max,
     }
 }

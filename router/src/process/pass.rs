@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::core::message::{Outcome, Processor};
 use crate::core::table::TableError;
 use crate::core::zmailer::FileFacts;
-use crate::limits::{BATCH_MESSAGES_MAX, LIST_NAMES_MAX};
+use crate::limits::{BATCH_BYTES_MAX, BATCH_MESSAGES_MAX, LIST_NAMES_MAX};
 use crate::reason::ParkReason;
 use crate::spool::batch::{self, Event, Fate, Route, Routed};
 use crate::spool::seam::Meta;
@@ -90,6 +90,7 @@ impl Settings {
                 attempts_max: c.limits.attempts_max,
                 message_bytes_max: c.limits.message_bytes_max,
                 batch_messages_max: BATCH_MESSAGES_MAX,
+                batch_bytes_max: BATCH_BYTES_MAX,
                 list_names_max: LIST_NAMES_MAX,
             },
             processor: Arc::new(processor),

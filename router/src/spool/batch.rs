@@ -31,7 +31,7 @@ use super::layout::Postoffice;
 use super::recover;
 use super::seam::{Meta, Step};
 use super::{Error, LeftAlone};
-use crate::limits::{PLAN_BYTES_MAX, PLAN_CHANNELS_MAX, PLAN_RECORD_BYTES_MAX};
+use crate::limits::{BATCH_HALVED_MIN, PLAN_BYTES_MAX, PLAN_CHANNELS_MAX, PLAN_RECORD_BYTES_MAX};
 use crate::names::{self, is_id};
 use crate::reason::ParkReason;
 
@@ -44,6 +44,9 @@ pub struct Settings {
     pub message_bytes_max: usize,
     /// Messages per batch.
     pub batch_messages_max: usize,
+    /// Bytes of messages per batch: a batch stops claiming once its messages reach this
+    /// many (it always takes one).
+    pub batch_bytes_max: u64,
     /// Names of `router/` held at once ([`LIST_NAMES_MAX`](crate::limits::LIST_NAMES_MAX)).
     pub list_names_max: usize,
 }
@@ -288,7 +291,16 @@ impl Batch<'_, '_> {
             }
             self.route_batch(std::slice::from_ref(id), true)?;
         }
-        for chunk in clean.chunks(self.s.batch_messages_max.max(1)) {
+        // Half of what the chunk holds, but at least `BATCH_HALVED_MIN` (as a batch was
+        // before batches grew past it) and at most the maximum: a backlog of a few hundred
+        // messages is shared by two workers instead of being one worker's single batch (and
+        // `route_chunk` cuts each batch at `batch_bytes_max` bytes of messages).
+        let size = clean
+            .len()
+            .div_ceil(2)
+            .max(clean.len().min(BATCH_HALVED_MIN))
+            .clamp(1, self.s.batch_messages_max.max(1));
+        for chunk in clean.chunks(size) {
             if stop() {
                 return Ok(false);
             }
@@ -297,29 +309,37 @@ impl Batch<'_, '_> {
         Ok(true)
     }
 
-    /// Routes a batch; if the disk is too full for all of it, or the process has too few file
-    /// descriptors left to hold all of it open, routes its halves, down to single messages,
-    /// before giving up: a batch that needs more than there is must not stop the messages
-    /// that would fit (found on a real 256 KiB tmpfs: the same batch failed forever; and with
-    /// a low open-files limit every pass failed with EMFILE). The recursion is at most
-    /// log2(batch) deep.
+    /// Routes a run of names as batches: each claims until it holds `batch_bytes_max` bytes
+    /// of messages, and the next takes up where it stopped. If the disk is too full for a
+    /// batch, or the process has too few file descriptors left to hold all of it open, routes
+    /// its halves, down to single messages, before giving up: a batch that needs more than
+    /// there is must not stop the messages that would fit (found on a real 256 KiB tmpfs: the
+    /// same batch failed forever; and with a low open-files limit every pass failed with
+    /// EMFILE). The recursion is at most log2(batch) deep.
     fn route_chunk(&mut self, ids: &[String]) -> Result<(), Error> {
         // These ids had no counter when work/ was listed; one that gets one since (another
         // router claimed it and died) is found by the next pass's listing.
-        match self.route_batch(ids, false) {
-            Err(e) if e.is_resource_short() && ids.len() > 1 => {
-                let (a, b) = ids.split_at(ids.len() / 2);
-                self.route_chunk(a)?;
-                self.route_chunk(b)
+        let mut rest = ids;
+        while !rest.is_empty() {
+            match self.route_batch(rest, false) {
+                Ok(taken) => rest = &rest[taken..],
+                Err(e) if e.is_resource_short() && rest.len() > 1 => {
+                    let (a, b) = rest.split_at(rest.len() / 2);
+                    self.route_chunk(a)?;
+                    return self.route_chunk(b);
+                }
+                Err(e) => return Err(e),
             }
-            r => r,
         }
+        Ok(())
     }
 
-    fn route_batch(&mut self, ids: &[String], may_have_counter: bool) -> Result<(), Error> {
+    /// Claims and routes one batch from the front of `ids`; returns how many of the ids it
+    /// took (claimed, skipped or left alone: at least one).
+    fn route_batch(&mut self, ids: &[String], may_have_counter: bool) -> Result<usize, Error> {
         let batch = self.claim_and_count(ids, may_have_counter);
-        let mut batch = match batch {
-            Ok(b) if b.is_empty() => return Ok(()),
+        let (mut batch, taken) = match batch {
+            Ok((b, taken)) if b.is_empty() => return Ok(taken),
             Ok(b) => b,
             Err((b, e)) => return Err(release_uncommitted(self.po, b, e, self.held)),
         };
@@ -359,19 +379,25 @@ impl Batch<'_, '_> {
             self.route.event(Event::Done(&done));
         }
         drop(files);
-        Ok(())
+        Ok(taken)
     }
 
     /// C1–C2: claim each message, and count the attempt before anything is parsed (a
-    /// message whose attempts are used up is planned for parking instead, unparsed).
+    /// message whose attempts are used up is planned for parking instead, unparsed). Stops
+    /// once the claimed messages hold `batch_bytes_max` bytes; returns the batch and how many
+    /// of `ids` it went through.
     fn claim_and_count(
         &mut self,
         ids: &[String],
         may_have_counter: bool,
-    ) -> Result<Vec<Work>, (Vec<Work>, Error)> {
+    ) -> Result<(Vec<Work>, usize), (Vec<Work>, Error)> {
         let (po, s) = (self.po, self.s);
         let mut batch: Vec<Work> = Vec::new();
-        for id in ids {
+        let mut bytes: u64 = 0;
+        for (i, id) in ids.iter().enumerate() {
+            if bytes >= s.batch_bytes_max {
+                return Ok((batch, i));
+            }
             // ZMailer's router/ holds its 26 hash directories A..Z: not messages, not foreign.
             if po.handoff.is_some() && id.len() == 1 && id.as_bytes()[0].is_ascii_uppercase() {
                 continue;
@@ -406,6 +432,7 @@ impl Batch<'_, '_> {
                     channels: Vec::new(),
                 },
             };
+            bytes = bytes.saturating_add(c.meta.len);
             batch.push(Work {
                 claimed: c,
                 plan,
@@ -419,7 +446,7 @@ impl Batch<'_, '_> {
                 return Err((batch, e.into()));
             }
         }
-        Ok(batch)
+        Ok((batch, ids.len()))
     }
 
     /// A symlink or a hard link where `work/<id>#attempts` should be is not the router's: it

@@ -329,6 +329,8 @@ impl Run {
                 attempts_max: u64::from(seq.attempts % 3 + 1),
                 message_bytes_max: 1 << 20,
                 batch_messages_max: 64,
+                // Batches cut by bytes too: a message each, a few, or no cut.
+                batch_bytes_max: [1, 120, 400, u64::MAX][usize::from(seq.attempts / 5 % 4)],
                 // Small chunks of router/'s names, so that the sequences cross the chunked
                 // listing's seams (a pass reads one chunk, routes it, reads the next).
                 list_names_max: 1 + usize::from(seq.attempts % 5),
