@@ -96,9 +96,10 @@ const _: () = assert!(PLAN_RECORD_BYTES_MAX <= PLAN_BYTES_MAX);
 /// Messages per batch (group commit: the batch shares its four syncs). A batch is what a pass
 /// finds in `router/`, halved past [`BATCH_HALVED_MIN`] (two workers share a backlog), up to
 /// this many and up to [`BATCH_BYTES_MAX`], so a lone message is routed at once and only a
-/// backlog fills it. 256: on ext4 with a journal a `syncfs` costs about 9 ms whatever it flushes, and
-/// one worker spent 40 % of its time in them at 64 (10 000 messages, two workers: 64 4.2 s,
-/// 128 3.3 s, 256 2.7 s, 512 2.7 s); past 256 the directory work is the bound. Memory does not
+/// backlog fills it. 256: on ext4 with a journal a `syncfs` costs about 9 ms whatever it
+/// flushes, and one worker spent 40 % of its time in them at 64 (10 000 messages, two
+/// workers: 64 4.2 s, 128 3.3 s, 256 2.7 s, 512 2.7 s); past 256 the directory work is the
+/// bound. Memory does not
 /// grow with it (a batch holds one message's output bytes at a time, and one open file per
 /// message: `route_chunk` halves a batch that meets the open-files limit).
 pub const BATCH_MESSAGES_MAX: usize = 256;

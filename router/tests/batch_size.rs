@@ -77,6 +77,8 @@ fn a_batch_stops_claiming_at_its_bytes_and_always_takes_one() {
     assert_eq!(cut, [3, 1, 3, 1, 2], "{cut:?}");
     // A message larger than the bound is still routed, alone.
     assert_eq!(batches(&[1000, 1000, 10], 256, 250), [1, 1, 1]);
+    // A bound of nothing still lets each batch take one (no batch of none, no loop).
+    assert_eq!(batches(&[10; 3], 256, 0), [1, 1, 1]);
     // No bound: one batch.
     assert_eq!(batches(&sizes, 256, u64::MAX), [10]);
 }

@@ -322,7 +322,14 @@ impl Batch<'_, '_> {
         let mut rest = ids;
         while !rest.is_empty() {
             match self.route_batch(rest, false) {
-                Ok(taken) => rest = &rest[taken..],
+                Ok(taken) => {
+                    assert!(
+                        taken > 0,
+                        "a batch went through none of {} names",
+                        rest.len()
+                    );
+                    rest = &rest[taken..];
+                }
                 Err(e) if e.is_resource_short() && rest.len() > 1 => {
                     let (a, b) = rest.split_at(rest.len() / 2);
                     self.route_chunk(a)?;
@@ -395,7 +402,8 @@ impl Batch<'_, '_> {
         let mut batch: Vec<Work> = Vec::new();
         let mut bytes: u64 = 0;
         for (i, id) in ids.iter().enumerate() {
-            if bytes >= s.batch_bytes_max {
+            // Never before the first message: a batch always takes one, whatever the bound.
+            if !batch.is_empty() && bytes >= s.batch_bytes_max {
                 return Ok((batch, i));
             }
             // ZMailer's router/ holds its 26 hash directories A..Z: not messages, not foreign.
