@@ -546,6 +546,63 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
     }
 }
 
+/// A writer renames a file of its own over its message `x` between the claim's open and the
+/// claim's rename (the sticky `router/` lets a writer rename its own files). The name the
+/// claim moves into `work/` is then the newcomer, while the router holds the replaced file.
+/// Before: the router routed the replaced file's bytes as `x` and removed `work/x` at C6,
+/// so the newcomer was deleted without ever being read. Now the claim checks that `work/x`
+/// is the file it holds; the newcomer is put back, reported, and routed by the next pass; the
+/// replaced file, which its writer took out of the spool, is not routed.
+#[test]
+fn a_message_replaced_under_its_claim_is_put_back_never_deleted() {
+    let po = new_po();
+    put(&po, "x", &msg("first@example.net", "the replaced x"));
+    put(&po, "y", &msg("other@example.net", "another writer's y"));
+    let first = command(&po, RUN)
+        .env("ROUTER_FAULT", "stop@C1.rename")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .guard();
+    wait_stopped(first.id());
+    assert!(
+        po.root.join("router/x").exists(),
+        "opened and locked, not yet moved"
+    );
+    let newcomer = po._tmp.path().join("newcomer");
+    std::fs::write(&newcomer, msg("second@example.net", "the newcomer")).unwrap();
+    std::fs::rename(&newcomer, po.root.join("router/x")).unwrap();
+    first.signal(rustix::process::Signal::CONT);
+    let out = first.output();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("router/x was replaced by another file while it was being claimed"),
+        "{log}"
+    );
+    assert!(
+        snapshot(&po).contains_key("queue/smtp/y"),
+        "the others go on"
+    );
+    // The newcomer was put back, and routed as x by a later sweep of the same pass (the pass
+    // routed y, so it swept again) or by the next pass; the replaced bytes reach no queue.
+    assert!(command(&po, RUN).status_within().success());
+    let snap = snapshot(&po);
+    let routed = String::from_utf8_lossy(&snap["queue/smtp/x"]).into_owned();
+    assert!(routed.contains("the newcomer"), "{routed}");
+    assert!(
+        !snap
+            .values()
+            .any(|b| String::from_utf8_lossy(b).contains("the replaced x")),
+        "{:?}",
+        snap.keys()
+    );
+    assert!(
+        !snap.keys().any(|k| k.starts_with("work/")),
+        "{:?}",
+        snap.keys()
+    );
+}
+
 /// The claim's rename never replaces: a live router holds `work/x` (stopped right after its
 /// claim, lock held), a newcomer of the same id arrives in router/, and a second router's
 /// pass leaves the newcomer where it is, reported. When the first router resumes, the first

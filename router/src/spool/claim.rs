@@ -61,11 +61,29 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
         return Ok(Claim::Lost);
     }
     match fs.rename_noreplace(Step::C1Rename, &po.router, id, &po.work, id)? {
-        Renamed::Done => Ok(Claim::Won(Claimed {
-            id: id.to_string(),
-            file,
-            meta,
-        })),
+        Renamed::Done => {
+            // The name moved may not be the file held: `router/` lets a submitter rename one
+            // of its own files over another between our open and our rename. Routing the
+            // file held and removing `work/<id>` at C6 would then delete a message never
+            // read. `work/` is the router's alone, so what is there now stays there.
+            let moved = fs.meta_at(&po.work, id)?;
+            if moved.is_some_and(|m| m.dev == meta.dev && m.ino == meta.ino) {
+                return Ok(Claim::Won(Claimed {
+                    id: id.to_string(),
+                    file,
+                    meta,
+                }));
+            }
+            // Another file: put it back, for a later sweep to claim as itself. The file held
+            // has no name left (its owner replaced it): dropped with our lock.
+            match fs.rename_noreplace(Step::C1Return, &po.work, id, &po.router, id)? {
+                Renamed::Done | Renamed::SourceGone => {}
+                // Its owner made yet another `router/<id>`: the file stays in `work/`, where
+                // recovery finds it unlocked and puts it back once the name is free.
+                Renamed::DestinationExists => {}
+            }
+            Ok(Claim::Left(LeftAlone::Replaced(id.into())))
+        }
         Renamed::SourceGone => Ok(Claim::Lost),
         // An id used twice: `work/<id>` is an earlier message's. Both left alone.
         Renamed::DestinationExists => Ok(Claim::Left(LeftAlone::IdReused {

@@ -59,6 +59,9 @@ pub enum LeftAlone {
     HardLinked(String),
     /// A message in router/ this router may not open (another user's file).
     NotReadable(String),
+    /// `router/<id>` was replaced by another file between the claim's open and its rename (its
+    /// owner renamed a file of its own over it): the other file was put back, unread.
+    Replaced(String),
     /// An id used twice: `place` (`work/<id>`, `queue/<ch>/<id>`, `deferred/<id>`) belongs to
     /// an earlier message of the same id. Nothing replaced; the newcomer waits where it is.
     IdReused { id: String, place: String },
@@ -79,6 +82,10 @@ impl std::fmt::Display for LeftAlone {
             LeftAlone::NotReadable(n) => write!(
                 f,
                 "router/{n} cannot be opened by this router (permission denied); left alone"
+            ),
+            LeftAlone::Replaced(n) => write!(
+                f,
+                "router/{n} was replaced by another file while it was being claimed; the other file was put back for a later pass"
             ),
             LeftAlone::IdReused { id, place } => write!(
                 f,

@@ -229,6 +229,9 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     fn unlink(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool>;
     /// Whether `name` exists in `dir` (a symlink counts as existing; it is not followed).
     fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool>;
+    /// What `name` in `dir` is (a symlink is described, not followed); `None` if it is not
+    /// there.
+    fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>>;
     /// The names in a directory, sorted (oldest ids first, since ids start with the time).
     /// Names that are not UTF-8 are returned lossily converted, so that they are reported.
     fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>>;
@@ -530,6 +533,14 @@ impl Seam for Os {
         match rfs::statat(&dir.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(_) => Ok(true),
             Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
+        match rfs::statat(&dir.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(meta_of(&st))),
+            Err(Errno::NOENT) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

@@ -875,6 +875,21 @@ impl Seam for SimDisk {
             .contains_key(&join(dir_path(dir), name)))
     }
 
+    fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
+        let st = self.alive()?;
+        Ok(
+            match st.views.live.entries.get(&join(dir_path(dir), name)) {
+                None => None,
+                Some(Some(ino)) => Some(meta(&st, *ino)),
+                // A directory: described as one, never taken for a file.
+                Some(None) => Some(Meta {
+                    regular: false,
+                    ..meta(&st, 0)
+                }),
+            },
+        )
+    }
+
     fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>> {
         let st = self.step(step)?;
         Ok(st.views.live.names(dir_path(dir)))
