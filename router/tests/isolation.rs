@@ -603,6 +603,53 @@ fn a_message_replaced_under_its_claim_is_put_back_never_deleted() {
     );
 }
 
+/// The same in ZMailer mode, where the message file itself is handed on and the control file
+/// is named after the inode the claim holds: without the check, ZMailer's scheduler got the
+/// replaced message's recipients beside the newcomer's bytes. Every control file must name its
+/// own message's recipients (checked by `outcome`, which matches messages by their bytes).
+#[test]
+fn in_zmailer_mode_a_replaced_message_is_handed_over_with_its_own_envelope() {
+    use common::zmailer_mode::{config, outcome, run_args};
+    let po = new_po();
+    std::fs::create_dir(po.root.join("transport")).unwrap();
+    let replaced = b"from <a@example.org>\nto <replaced@example.net>\nenv-end\n\nthe replaced x\n";
+    let newcomer = b"from <a@example.org>\nto <newcomer@example.net>\nenv-end\n\nthe newcomer\n";
+    let other = b"from <a@example.org>\nto <other@example.net>\nenv-end\n\nanother y\n";
+    put(&po, "x", replaced);
+    put(&po, "y", other);
+    let cfg = config(&po);
+    let args = run_args(&cfg);
+    let first = command(&po, &[])
+        .args(&args)
+        .env("ROUTER_FAULT", "stop@C1.rename")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .guard();
+    wait_stopped(first.id());
+    let outside = po._tmp.path().join("newcomer");
+    std::fs::write(&outside, newcomer).unwrap();
+    std::fs::rename(&outside, po.root.join("router/x")).unwrap();
+    first.signal(rustix::process::Signal::CONT);
+    let out = first.output();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("router/x was replaced by another file"),
+        "{log}"
+    );
+    assert!(command(&po, &[]).args(&args).status_within().success());
+    let originals = [("x", &newcomer[..]), ("y", &other[..])]
+        .iter()
+        .map(|(id, b)| (id.to_string(), b.to_vec()))
+        .collect();
+    let fate = outcome(&po, &originals).unwrap_or_else(|e| panic!("{e}: {:?}", keys(&po)));
+    assert!(
+        fate["x"].contains("newcomer@example.net") && !fate["x"].contains("replaced@"),
+        "{fate:?}"
+    );
+    assert!(fate["y"].contains("other@example.net"), "{fate:?}");
+}
+
 /// The claim's rename never replaces: a live router holds `work/x` (stopped right after its
 /// claim, lock held), a newcomer of the same id arrives in router/, and a second router's
 /// pass leaves the newcomer where it is, reported. When the first router resumes, the first
