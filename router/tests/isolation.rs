@@ -546,6 +546,33 @@ fn a_process_limit_delays_the_workers_and_never_kills_the_supervisor() {
     }
 }
 
+/// Runs `router` stopped just before its claim's rename of `x`, renames `newcomer` over
+/// `router/x` meanwhile (as its writer may), resumes it, and checks that the pass succeeded
+/// and reported the replacement.
+fn replace_x_mid_claim(po: &Po, router: &mut Command, newcomer: &[u8]) {
+    let first = router
+        .env("ROUTER_FAULT", "stop@C1.rename")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .guard();
+    wait_stopped(first.id());
+    assert!(
+        po.root.join("router/x").exists(),
+        "opened and locked, not yet moved"
+    );
+    let outside = po._tmp.path().join("newcomer");
+    std::fs::write(&outside, newcomer).unwrap();
+    std::fs::rename(&outside, po.root.join("router/x")).unwrap();
+    first.signal(rustix::process::Signal::CONT);
+    let out = first.output();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("router/x was replaced by another file while it was being claimed"),
+        "{log}"
+    );
+}
+
 /// A writer renames a file of its own over its message `x` between the claim's open and the
 /// claim's rename (the sticky `router/` lets a writer rename its own files). The name the
 /// claim moves into `work/` is then the newcomer, while the router holds the replaced file.
@@ -558,26 +585,10 @@ fn a_message_replaced_under_its_claim_is_put_back_never_deleted() {
     let po = new_po();
     put(&po, "x", &msg("first@example.net", "the replaced x"));
     put(&po, "y", &msg("other@example.net", "another writer's y"));
-    let first = command(&po, RUN)
-        .env("ROUTER_FAULT", "stop@C1.rename")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .guard();
-    wait_stopped(first.id());
-    assert!(
-        po.root.join("router/x").exists(),
-        "opened and locked, not yet moved"
-    );
-    let newcomer = po._tmp.path().join("newcomer");
-    std::fs::write(&newcomer, msg("second@example.net", "the newcomer")).unwrap();
-    std::fs::rename(&newcomer, po.root.join("router/x")).unwrap();
-    first.signal(rustix::process::Signal::CONT);
-    let out = first.output();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    assert!(
-        log.contains("router/x was replaced by another file while it was being claimed"),
-        "{log}"
+    replace_x_mid_claim(
+        &po,
+        &mut command(&po, RUN),
+        &msg("second@example.net", "the newcomer"),
     );
     assert!(
         snapshot(&po).contains_key("queue/smtp/y"),
@@ -619,24 +630,7 @@ fn in_zmailer_mode_a_replaced_message_is_handed_over_with_its_own_envelope() {
     put(&po, "y", other);
     let cfg = config(&po);
     let args = run_args(&cfg);
-    let first = command(&po, &[])
-        .args(&args)
-        .env("ROUTER_FAULT", "stop@C1.rename")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .guard();
-    wait_stopped(first.id());
-    let outside = po._tmp.path().join("newcomer");
-    std::fs::write(&outside, newcomer).unwrap();
-    std::fs::rename(&outside, po.root.join("router/x")).unwrap();
-    first.signal(rustix::process::Signal::CONT);
-    let out = first.output();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    assert!(
-        log.contains("router/x was replaced by another file"),
-        "{log}"
-    );
+    replace_x_mid_claim(&po, command(&po, &[]).args(&args), newcomer);
     assert!(command(&po, &[]).args(&args).status_within().success());
     let originals = [("x", &newcomer[..]), ("y", &other[..])]
         .iter()

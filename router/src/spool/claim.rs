@@ -75,13 +75,11 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
                 }));
             }
             // Another file: put it back, for a later sweep to claim as itself. The file held
-            // has no name left (its owner replaced it): dropped with our lock.
-            match fs.rename_noreplace(Step::C1Return, &po.work, id, &po.router, id)? {
-                Renamed::Done | Renamed::SourceGone => {}
-                // Its owner made yet another `router/<id>`: the file stays in `work/`, where
-                // recovery finds it unlocked and puts it back once the name is free.
-                Renamed::DestinationExists => {}
-            }
+            // has no name left (its owner replaced it): dropped with our lock. Whatever the
+            // put-back finds, the claim's answer is the same; if its owner made yet another
+            // `router/<id>`, the file stays in `work/`, where recovery finds it unlocked and
+            // puts it back once the name is free.
+            fs.rename_noreplace(Step::C1Return, &po.work, id, &po.router, id)?;
             Ok(Claim::Left(LeftAlone::Replaced(id.into())))
         }
         Renamed::SourceGone => Ok(Claim::Lost),

@@ -374,9 +374,6 @@ impl Seam for Faulty {
         }
         Ok(gone)
     }
-    fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool> {
-        Os.exists(dir, name)
-    }
     fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
         Os.meta_at(dir, name)
     }

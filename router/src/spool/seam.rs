@@ -227,11 +227,13 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     ) -> io::Result<()>;
     /// Removes `name`; false if it was not there.
     fn unlink(&self, step: Step, dir: &Dir, name: &str) -> io::Result<bool>;
-    /// Whether `name` exists in `dir` (a symlink counts as existing; it is not followed).
-    fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool>;
     /// What `name` in `dir` is (a symlink is described, not followed); `None` if it is not
     /// there.
     fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>>;
+    /// Whether `name` exists in `dir` (a symlink counts as existing; it is not followed).
+    fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool> {
+        Ok(self.meta_at(dir, name)?.is_some())
+    }
     /// The names in a directory, sorted (oldest ids first, since ids start with the time).
     /// Names that are not UTF-8 are returned lossily converted, so that they are reported.
     fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>>;
@@ -524,14 +526,6 @@ impl Seam for Os {
     fn unlink(&self, _: Step, dir: &Dir, name: &str) -> io::Result<bool> {
         match rfs::unlinkat(&dir.fd, name, AtFlags::empty()) {
             Ok(()) => Ok(true),
-            Err(Errno::NOENT) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool> {
-        match rfs::statat(&dir.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(_) => Ok(true),
             Err(Errno::NOENT) => Ok(false),
             Err(e) => Err(e.into()),
         }
