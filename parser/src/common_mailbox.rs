@@ -13,43 +13,133 @@
 //! every error is the general path's too. `Options::general_path_only` turns this off; the
 //! tests and the fuzz targets compare both ways on every input.
 
-use crate::address::Mailbox;
-use crate::cursor::{is_atext, span_while, Cursor};
+use crate::address::{Address, Mailbox};
+use crate::address_list::Addresses;
+use crate::cursor::{is_atext, is_fws, Cursor};
 use crate::error::Result;
+
+/// Where a run of common addresses stopped ([`Cursor::common_run`]); the cursor is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// At the end of the input: the list is complete.
+    End,
+    /// After a `,` and the white space after it, at something for the top of the list loop
+    /// (another `,`, or a comment).
+    Top,
+    /// At an element that is not of a common shape: the general path reads it from here.
+    Declined,
+    /// Just after an address and its trailing white space, at something that is neither `,`
+    /// nor the end (a comment, or an error): the list loop goes on as after any address.
+    AfterAddress,
+}
+
+/// A common mailbox, scanned but not yet counted.
+struct Common<'a> {
+    mailbox: Mailbox<'a>,
+    /// Just after it (after `>` when angled; after the domain otherwise).
+    end: usize,
+    /// Its tokens: the name's words, `<` and `>`, the local part's and the domain's atoms and
+    /// dots, and `@`.
+    tokens: u32,
+    angled: bool,
+    local_bytes: usize,
+    domain_bytes: usize,
+}
+
+/// The end of the atext run starting at `i` (`i` itself if there is none). Four bytes a
+/// turn, each a table lookup and a branch: the plain loop spent two more instructions a byte
+/// on its bounds and counter, and runs of atext are the most of every address.
+#[inline(always)]
+fn atext_end(input: &[u8], mut i: usize) -> usize {
+    while let Some(c) = input.get(i..).and_then(|r| r.first_chunk::<4>()) {
+        if !is_atext(c[0]) {
+            return i;
+        }
+        if !is_atext(c[1]) {
+            return i + 1;
+        }
+        if !is_atext(c[2]) {
+            return i + 2;
+        }
+        if !is_atext(c[3]) {
+            return i + 3;
+        }
+        i += 4;
+    }
+    while input.get(i).is_some_and(|&b| is_atext(b)) {
+        i += 1;
+    }
+    i
+}
 
 /// The end of a plain dot-atom starting at `i` (atext runs joined by single dots, no dot first
 /// or last), and its token count (atoms and dots); `None` if there is none there.
-fn dot_atom(input: &[u8], mut i: usize) -> Option<(usize, u32)> {
-    let mut tokens = 0u32;
+#[inline(always)]
+fn dot_atom(input: &[u8], i: usize) -> Option<(usize, u32)> {
+    let mut from = i;
+    let mut tokens = 1;
     loop {
-        let n = span_while(input.get(i..)?, is_atext);
-        if n == 0 {
+        let end = atext_end(input, from);
+        if end == from {
             return None;
         }
-        i += n;
-        tokens += 1;
-        if input.get(i) == Some(&b'.') {
-            i += 1;
-            tokens += 1;
-        } else {
-            return Some((i, tokens));
+        if input.get(end) != Some(&b'.') {
+            return Some((end, tokens));
         }
+        from = end + 1;
+        tokens += 2;
     }
 }
 
 impl<'a> Cursor<'a, '_> {
-    /// One address of a common shape at the cursor (past CFWS, not at `,`), or `Ok(None)` with
-    /// nothing consumed. An error can come only from the trailing CFWS, as on the general path.
-    #[inline(always)]
-    pub(crate) fn common_mailbox(&mut self) -> Result<Option<Mailbox<'a>>> {
-        if self.opts.general_path_only {
-            return Ok(None);
+    /// Reads addresses of the common shapes and the separators between them, from an element
+    /// at the cursor (past CFWS, not at `,` or the end), pushing each to `list`, until the
+    /// input ends or something the one-pass path does not read. Counts what the general path
+    /// counts, and leaves the cursor where the list loop goes on ([`Stop`]).
+    pub(crate) fn common_run(&mut self, list: &mut Addresses<'a>) -> Result<Stop> {
+        let input = self.input;
+        let mut i = self.pos;
+        loop {
+            let Some(m) = self.scan_common(i) else {
+                self.pos = i;
+                return Ok(Stop::Declined);
+            };
+            if !self.within_limits(&m) {
+                // The general path reports the limit with its exact offset.
+                self.pos = i;
+                return Ok(Stop::Declined);
+            }
+            self.tokens += m.tokens;
+            self.addresses += 1;
+            let mut j = m.end;
+            while input.get(j).is_some_and(|&b| is_fws(b)) {
+                j += 1;
+            }
+            self.pos = j;
+            list.push(self, Address::Mailbox(m.mailbox))?;
+            match input.get(j) {
+                None => return Ok(Stop::End),
+                Some(b',') => {
+                    self.count_token()?;
+                    j += 1;
+                }
+                Some(_) => return Ok(Stop::AfterAddress),
+            }
+            while input.get(j).is_some_and(|&b| is_fws(b)) {
+                j += 1;
+            }
+            match input.get(j) {
+                None => {
+                    self.pos = j;
+                    return Ok(Stop::End);
+                }
+                Some(b',') | Some(b'(') => {
+                    self.pos = j;
+                    return Ok(Stop::Top);
+                }
+                Some(_) => i = j,
+            }
         }
-        let Some(m) = self.scan_common() else {
-            return Ok(None);
-        };
-        self.skip_cfws()?;
-        Ok(Some(m))
     }
 
     /// A return path of a common shape (`<local@domain>` or `local@domain`, no display name)
@@ -58,24 +148,41 @@ impl<'a> Cursor<'a, '_> {
         if self.opts.general_path_only {
             return Ok(None);
         }
-        let before = self.save();
-        let Some(m) = self.scan_common() else {
+        let Some(m) = self.scan_common(self.pos) else {
             return Ok(None);
         };
-        if m.name.is_none() {
-            self.skip_cfws()?;
-            if self.at_end() {
-                return Ok(Some(m));
-            }
+        if m.mailbox.name.is_some() || !self.within_limits(&m) {
+            return Ok(None);
         }
-        self.restore(before);
-        Ok(None)
+        let mut j = m.end;
+        while self.input.get(j).is_some_and(|&b| is_fws(b)) {
+            j += 1;
+        }
+        if j < self.input.len() {
+            return Ok(None);
+        }
+        self.tokens += m.tokens;
+        self.addresses += 1;
+        self.pos = j;
+        Ok(Some(m.mailbox))
     }
 
+    /// Whether counting `m` stays within every cap and length the general path checks.
     #[inline(always)]
-    fn scan_common(&mut self) -> Option<Mailbox<'a>> {
+    fn within_limits(&self, m: &Common<'a>) -> bool {
+        let l = &self.opts.limits;
+        let over_length = !self.opts.allow_long_addresses
+            && (m.local_bytes > l.local_part_bytes_max || m.domain_bytes > l.domain_bytes_max);
+        !over_length
+            && self.tokens + m.tokens <= l.tokens_max
+            && self.addresses < l.addresses_max
+            && !(m.angled && self.depth + 1 > l.depth_max)
+    }
+
+    /// One mailbox of a common shape at `start`, or `None`.
+    #[inline(always)]
+    fn scan_common(&self, start: usize) -> Option<Common<'a>> {
         let input = self.input;
-        let start = self.pos;
         let mut i = start;
         let mut tokens = 0u32;
         let mut name = None;
@@ -83,7 +190,7 @@ impl<'a> Cursor<'a, '_> {
         match *input.get(i)? {
             b'<' => {}
             b'"' => {
-                let len = memchr::memchr3(b'"', b'\\', 0, &input[i + 1..])?;
+                let len = memchr::memchr3(b'"', b'\\', 0, input.get(i + 1..)?)?;
                 let (open, close) = (i + 1, i + 1 + len);
                 if input[close] != b'"'
                     || len == 0
@@ -102,29 +209,34 @@ impl<'a> Cursor<'a, '_> {
                 }
             }
             _ => {
-                let (end, t) = dot_atom(input, i)?;
-                if input.get(end) == Some(&b'@') {
-                    // `local@domain`.
-                    return self.commit_spec(start, i, end, t, None);
+                let end = atext_end(input, i);
+                if end == i {
+                    return None;
+                }
+                if matches!(input.get(end), Some(b'@') | Some(b'.')) {
+                    return self.unangled(start, end);
                 }
                 // A name: atoms joined by single spaces, no dot, no encoded word.
-                let mut at = i;
+                let mut at = end;
+                tokens = 1;
                 loop {
-                    let n = span_while(&input[at..], is_atext);
-                    if n == 0 {
-                        return None;
-                    }
-                    at += n;
-                    tokens += 1;
                     match input.get(at) {
                         Some(b' ') if input.get(at + 1) == Some(&b'<') => break,
-                        Some(b' ') => at += 1,
+                        Some(b' ') => {
+                            let end = atext_end(input, at + 1);
+                            if end == at + 1 {
+                                return None;
+                            }
+                            at = end;
+                            tokens += 1;
+                        }
                         Some(b'<') => break,
                         _ => return None,
                     }
                 }
                 let raw = &input[i..at];
-                if memchr::memmem::find(raw, b"=?").is_some() {
+                if memchr::memchr(b'=', raw).is_some() && memchr::memmem::find(raw, b"=?").is_some()
+                {
                     return None;
                 }
                 name = Some(self.text_at(i, at)?);
@@ -134,64 +246,67 @@ impl<'a> Cursor<'a, '_> {
         // `<local@domain>`.
         debug_assert_eq!(input.get(i), Some(&b'<'));
         let local = i + 1;
-        let (end, t) = dot_atom(input, local)?;
-        if input.get(end) != Some(&b'@') {
+        let (at, local_tokens) = dot_atom(input, local)?;
+        if input.get(at) != Some(&b'@') {
             return None;
         }
-        self.commit_spec(start, local, end, tokens + t + 2, name)
+        let (end, domain_tokens) = dot_atom(input, at + 1)?;
+        if input.get(end) != Some(&b'>') {
+            return None;
+        }
+        Some(Common {
+            mailbox: Mailbox {
+                name,
+                route: None,
+                local: self.text_at(local, at)?,
+                domain: self.text_at(at + 1, end)?,
+                offset: start,
+            },
+            end: end + 1,
+            tokens: tokens + local_tokens + domain_tokens + 3,
+            angled: true,
+            local_bytes: at - local,
+            domain_bytes: end - (at + 1),
+        })
     }
 
-    /// The rest of a common mailbox: `@domain` at `at`, then `>` if the local part opened
-    /// with one. `tokens` so far (the name's, the local part's, and `<` `>` when angled).
+    /// `local@domain` at `start`, its first atom ending at `first_end`, then the end of the
+    /// element: the end of the field or `,`, after white space at most. Not a comment: the
+    /// obsolete domain may go on after one (`example (c) .com`), which is the general path's
+    /// to read.
     #[inline(always)]
-    fn commit_spec(
-        &mut self,
-        start: usize,
-        local: usize,
-        at: usize,
-        tokens: u32,
-        name: Option<&'a str>,
-    ) -> Option<Mailbox<'a>> {
+    fn unangled(&self, start: usize, first_end: usize) -> Option<Common<'a>> {
         let input = self.input;
-        let angled = local > start && input[local - 1] == b'<';
-        let (end, t) = dot_atom(input, at + 1)?;
-        let next = input.get(end).copied();
-        let after = if angled {
-            if next != Some(b'>') {
-                return None;
-            }
-            end + 1
+        let (at, local_tokens) = if input[first_end] == b'.' {
+            let (at, t) = dot_atom(input, first_end + 1)?;
+            (at, t + 2)
         } else {
-            // The end of the field or of the element. Not CFWS: the obsolete domain may go on
-            // after it (`example . com`), which is the general path's to read.
-            if !matches!(next, None | Some(b',')) {
-                return None;
-            }
-            end
+            (first_end, 1)
         };
-        let tokens = tokens + t + 1;
-        let l = &self.opts.limits;
-        let over_length = !self.opts.allow_long_addresses
-            && (at - local > l.local_part_bytes_max || end - (at + 1) > l.domain_bytes_max);
-        if over_length
-            || self.tokens + tokens > l.tokens_max
-            || self.addresses >= l.addresses_max
-            || (angled && self.depth + 1 > l.depth_max)
-        {
-            // The general path reports the limit with its exact offset.
+        if input.get(at) != Some(&b'@') {
             return None;
         }
-        let local_str = self.text_at(local, at)?;
-        let domain = self.text_at(at + 1, end)?;
-        self.tokens += tokens;
-        self.addresses += 1;
-        self.pos = after;
-        Some(Mailbox {
-            name,
-            route: None,
-            local: local_str,
-            domain,
-            offset: start,
+        let (end, domain_tokens) = dot_atom(input, at + 1)?;
+        let mut next = end;
+        while input.get(next).is_some_and(|&b| is_fws(b)) {
+            next += 1;
+        }
+        if !matches!(input.get(next), None | Some(b',')) {
+            return None;
+        }
+        Some(Common {
+            mailbox: Mailbox {
+                name: None,
+                route: None,
+                local: self.text_at(start, at)?,
+                domain: self.text_at(at + 1, end)?,
+                offset: start,
+            },
+            end,
+            tokens: local_tokens + 1 + domain_tokens,
+            angled: false,
+            local_bytes: at - start,
+            domain_bytes: end - (at + 1),
         })
     }
 }

@@ -46,15 +46,6 @@ pub(crate) fn span_while(input: &[u8], f: impl Fn(u8) -> bool) -> usize {
     input.iter().position(|&b| !f(b)).unwrap_or(input.len())
 }
 
-/// A cursor's position and counters ([`Cursor::save`]).
-#[derive(Clone, Copy)]
-pub(crate) struct Saved {
-    pos: usize,
-    tokens: u32,
-    depth: u32,
-    addresses: u32,
-}
-
 /// The first of `a`, `b` or `c` in `hay`: a plain loop over the first 16 bytes, where the next
 /// one usually is (in a quoted string or a comment of real mail, or right after a quoted pair),
 /// then memchr for the rest. Each byte is looked at once. A memchr call per quoted pair cost
@@ -178,23 +169,6 @@ impl<'a, 'o> Cursor<'a, 'o> {
         self.err(ErrorKind::ArenaExhausted {
             limit: self.arena.capacity_bytes(),
         })
-    }
-
-    /// Where the cursor is and what it has counted, to go back to.
-    pub fn save(&self) -> Saved {
-        Saved {
-            pos: self.pos,
-            tokens: self.tokens,
-            depth: self.depth,
-            addresses: self.addresses,
-        }
-    }
-
-    pub fn restore(&mut self, s: Saved) {
-        self.pos = s.pos;
-        self.tokens = s.tokens;
-        self.depth = s.depth;
-        self.addresses = s.addresses;
     }
 
     /// Counts one lexical token against `tokens_max`.

@@ -53,7 +53,7 @@ mod phrase;
 mod quoted_string;
 mod word_run;
 
-pub use address::{Address, AddressList, Group, Mailbox};
+pub use address::{Address, AddressList, Group, Mailbox, Mailboxes};
 pub use address_list::{parse_address_list, parse_path};
 pub use arena::Arena;
 pub use error::{Error, ErrorClass, ErrorKind, Result};
