@@ -254,12 +254,13 @@ impl<'a> Cursor<'a, '_> {
         if input.get(end) != Some(&b'>') {
             return None;
         }
+        let (local_str, domain) = self.spec_at(local, at, end)?;
         Some(Common {
             mailbox: Mailbox {
                 name,
                 route: None,
-                local: self.text_at(local, at)?,
-                domain: self.text_at(at + 1, end)?,
+                local: local_str,
+                domain,
                 offset: start,
             },
             end: end + 1,
@@ -294,19 +295,30 @@ impl<'a> Cursor<'a, '_> {
         if !matches!(input.get(next), None | Some(b',')) {
             return None;
         }
+        let (local, domain) = self.spec_at(start, at, end)?;
         Some(Common {
             mailbox: Mailbox {
                 name: None,
                 route: None,
-                local: self.text_at(start, at)?,
-                domain: self.text_at(at + 1, end)?,
+                local,
+                domain,
                 offset: start,
             },
-            end,
+            // Past the white space after it, already read.
+            end: next,
             tokens: local_tokens + 1 + domain_tokens,
             angled: false,
             local_bytes: at - start,
             domain_bytes: end - (at + 1),
         })
+    }
+
+    /// The local part `input[local..at]` and the domain `input[at + 1..end]` as text: one
+    /// slice of the field's text split at its `@` (two boundary checks fewer than two slices).
+    #[inline(always)]
+    fn spec_at(&self, local: usize, at: usize, end: usize) -> Option<(&'a str, &'a str)> {
+        let spec = self.text_at(local, end)?;
+        let (local, domain) = spec.split_at_checked(at - local)?;
+        Some((local, domain.get(1..)?))
     }
 }
