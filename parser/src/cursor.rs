@@ -28,7 +28,7 @@ const ATEXT: [bool; 256] = {
 };
 
 #[inline]
-pub(crate) fn is_atext(b: u8) -> bool {
+pub(crate) const fn is_atext(b: u8) -> bool {
     ATEXT[b as usize]
 }
 

@@ -459,30 +459,43 @@ fn below_0e(w: u64) -> u64 {
 }
 
 /// The length of the run of field-name bytes (printable ASCII but `:`) that starts `line`.
-/// Four bytes a turn, as the address parser's atext runs.
+/// Eight bytes a turn, a bit a byte from a table, the run's end the mask's lowest set bit: no
+/// branch per byte (a loop that leaves at the colon mispredicts that exit once a field).
 #[inline(always)]
 fn name_end(line: &[u8]) -> usize {
     let mut i = 0;
-    while let Some(c) = line.get(i..).and_then(|r| r.first_chunk::<4>()) {
-        if !is_name_byte(c[0]) {
-            return i;
+    while let Some(c) = line.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let mut stop = 0u8;
+        for (k, &b) in c.iter().enumerate() {
+            stop |= NOT_NAME_AT[k][b as usize];
         }
-        if !is_name_byte(c[1]) {
-            return i + 1;
+        if stop != 0 {
+            return i + stop.trailing_zeros() as usize;
         }
-        if !is_name_byte(c[2]) {
-            return i + 2;
-        }
-        if !is_name_byte(c[3]) {
-            return i + 3;
-        }
-        i += 4;
+        i += 8;
     }
     while line.get(i).is_some_and(|&b| is_name_byte(b)) {
         i += 1;
     }
     i
 }
+
+/// `NOT_NAME_AT[k][b]`: bit `k` set if `b` is not a field-name byte.
+const NOT_NAME_AT: [[u8; 256]; 8] = {
+    let mut t = [[0u8; 256]; 8];
+    let mut k = 0;
+    while k < 8 {
+        let mut b = 0;
+        while b < 256 {
+            if !NAME_BYTE[b] {
+                t[k][b] = 1 << k;
+            }
+            b += 1;
+        }
+        k += 1;
+    }
+    t
+};
 
 /// Pushes the field at `(name offset, value offset, value end)`.
 fn push_field<'a>(
