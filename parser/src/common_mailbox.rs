@@ -15,7 +15,7 @@
 
 use crate::address::{Address, Mailbox};
 use crate::address_list::Addresses;
-use crate::cursor::{is_atext, is_fws, Cursor};
+use crate::cursor::{is_fws, run_end, stop_bits, Cursor, StopBits, ATEXT};
 use crate::error::Result;
 
 /// Where a run of common addresses stopped ([`Cursor::common_run`]); the cursor is there.
@@ -46,66 +46,15 @@ struct Common<'a> {
     domain_bytes: usize,
 }
 
-/// The end of the atext run starting at `i` (`i` itself if there is none). Eight bytes a
-/// turn: each byte's "not atext" bit goes into a mask, and the mask's lowest set bit is the
-/// end, with no branch per byte (a loop that leaves at the first byte that is not atext
-/// mispredicts its exit once per atom).
+/// The end of the atext run starting at `i` (`i` itself if there is none), eight bytes a
+/// turn with no branch per byte ([`run_end`]).
 #[inline(always)]
-fn atext_end(input: &[u8], mut i: usize) -> usize {
-    while let Some(c) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let stop = not_atext(c);
-        if stop != 0 {
-            return i + stop.trailing_zeros() as usize;
-        }
-        i += 8;
-    }
-    // Fewer than eight bytes left: the input's last eight, shifted so that bit 0 is `i`, and
-    // the end of the input as one more stop.
-    let len = input.len();
-    match input
-        .get(len.wrapping_sub(8)..)
-        .and_then(|r| r.first_chunk::<8>())
-    {
-        Some(c) if i <= len => {
-            let stop = (u32::from(not_atext(c)) >> (i + 8 - len)) | (1 << (len - i));
-            i + stop.trailing_zeros() as usize
-        }
-        _ => {
-            while input.get(i).is_some_and(|&b| is_atext(b)) {
-                i += 1;
-            }
-            i
-        }
-    }
+fn atext_end(input: &[u8], i: usize) -> usize {
+    run_end(input, i, &NOT_ATEXT_AT)
 }
 
-/// A bit per byte of `c`, set where the byte is not atext.
-#[inline(always)]
-fn not_atext(c: &[u8; 8]) -> u8 {
-    let mut stop = 0u8;
-    for (k, &b) in c.iter().enumerate() {
-        stop |= NOT_ATEXT_AT[k][b as usize];
-    }
-    stop
-}
-
-/// `NOT_ATEXT_AT[k][b]`: bit `k` set if `b` is not atext. A chunk's mask is then one lookup
-/// and one OR a byte (2 KiB of tables; a shift per byte cost two instructions more).
-const NOT_ATEXT_AT: [[u8; 256]; 8] = {
-    let mut t = [[0u8; 256]; 8];
-    let mut k = 0;
-    while k < 8 {
-        let mut b = 0;
-        while b < 256 {
-            if !crate::cursor::is_atext(b as u8) {
-                t[k][b] = 1 << k;
-            }
-            b += 1;
-        }
-        k += 1;
-    }
-    t
-};
+/// Bit `k` of `NOT_ATEXT_AT[k][b]` is set if `b` is not atext.
+static NOT_ATEXT_AT: StopBits = stop_bits(&ATEXT);
 
 /// The end of a plain dot-atom starting at `i` (atext runs joined by single dots, no dot first
 /// or last), and its token count (atoms and dots); `None` if there is none there.

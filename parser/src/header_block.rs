@@ -17,7 +17,7 @@
 use bumpalo::collections::Vec as BumpVec;
 
 use crate::arena::Arena;
-use crate::cursor::{sub_str, Exhausted};
+use crate::cursor::{run_end, stop_bits, sub_str, Exhausted, StopBits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Options;
 
@@ -353,12 +353,7 @@ fn trim_name(raw: &[u8]) -> &[u8] {
     &raw[..len]
 }
 
-/// A byte of a field name: printable ASCII but `:` (RFC 5322 `ftext`).
-#[inline(always)]
-fn is_name_byte(b: u8) -> bool {
-    NAME_BYTE[b as usize]
-}
-
+/// The bytes of a field name: printable ASCII but `:` (RFC 5322 `ftext`).
 const NAME_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 33;
@@ -458,44 +453,16 @@ fn below_0e(w: u64) -> u64 {
     !(((w & LOW7) + LO * 0x72) | w) & HIGH
 }
 
-/// The length of the run of field-name bytes (printable ASCII but `:`) that starts `line`.
-/// Eight bytes a turn, a bit a byte from a table, the run's end the mask's lowest set bit: no
-/// branch per byte (a loop that leaves at the colon mispredicts that exit once a field).
+/// The length of the run of field-name bytes (printable ASCII but `:`) that starts `line`,
+/// eight bytes a turn with no branch per byte ([`run_end`]: a loop that leaves at the colon
+/// mispredicts that exit once a field).
 #[inline(always)]
 fn name_end(line: &[u8]) -> usize {
-    let mut i = 0;
-    while let Some(c) = line.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let mut stop = 0u8;
-        for (k, &b) in c.iter().enumerate() {
-            stop |= NOT_NAME_AT[k][b as usize];
-        }
-        if stop != 0 {
-            return i + stop.trailing_zeros() as usize;
-        }
-        i += 8;
-    }
-    while line.get(i).is_some_and(|&b| is_name_byte(b)) {
-        i += 1;
-    }
-    i
+    run_end(line, 0, &NOT_NAME_AT)
 }
 
-/// `NOT_NAME_AT[k][b]`: bit `k` set if `b` is not a field-name byte.
-const NOT_NAME_AT: [[u8; 256]; 8] = {
-    let mut t = [[0u8; 256]; 8];
-    let mut k = 0;
-    while k < 8 {
-        let mut b = 0;
-        while b < 256 {
-            if !NAME_BYTE[b] {
-                t[k][b] = 1 << k;
-            }
-            b += 1;
-        }
-        k += 1;
-    }
-    t
-};
+/// Bit `k` of `NOT_NAME_AT[k][b]` is set if `b` is not a field-name byte.
+static NOT_NAME_AT: StopBits = stop_bits(&NAME_BYTE);
 
 /// Pushes the field at `(name offset, value offset, value end)`.
 fn push_field<'a>(
