@@ -42,6 +42,7 @@ pub struct AddressList<'a> {
 
 impl<'a> AddressList<'a> {
     /// Every mailbox, group members included, in order.
+    #[inline]
     pub fn mailboxes(&self) -> Mailboxes<'a> {
         Mailboxes {
             addresses: self.addresses.iter(),
@@ -49,10 +50,12 @@ impl<'a> AddressList<'a> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.addresses.is_empty()
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.addresses.len()
     }

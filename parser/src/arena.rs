@@ -37,6 +37,7 @@ impl Arena {
     }
 
     /// Forgets everything allocated, keeping the memory for the next message.
+    #[inline]
     pub fn reset(&mut self) {
         self.bump.reset();
     }

@@ -80,6 +80,7 @@ impl<'a> Cursor<'a, '_> {
     /// at the cursor (past CFWS, not at `,` or the end), pushing each to `list`, until the
     /// input ends or something the one-pass path does not read. Counts what the general path
     /// counts, and leaves the cursor where the list loop goes on ([`Stop`]).
+    #[inline(always)]
     pub(crate) fn common_run(&mut self, list: &mut Addresses<'a>) -> Result<Stop> {
         let input = self.input;
         let mut i = self.pos;
@@ -128,6 +129,7 @@ impl<'a> Cursor<'a, '_> {
 
     /// A return path of a common shape (`<local@domain>` or `local@domain`, no display name)
     /// that is all of the input after CFWS, or `Ok(None)` with nothing consumed.
+    #[inline(always)]
     pub(crate) fn common_path(&mut self) -> Result<Option<Mailbox<'a>>> {
         if self.opts.general_path_only {
             return Ok(None);

@@ -44,6 +44,7 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     /// Which address-bearing field this is, if any.
+    #[inline]
     pub fn address_field(&self) -> Option<AddressField> {
         AddressField::from_name(self.name)
     }
@@ -60,6 +61,7 @@ impl<'a> Field<'a> {
     /// let list = block.fields[0].parse_address_list(&arena, &Options::DEFAULT).unwrap();
     /// assert_eq!(list.mailboxes().next().map(|m| m.local), Some("joe"));
     /// ```
+    #[inline]
     pub fn parse_address_list<'b>(
         &self,
         arena: &'b Arena,
@@ -72,6 +74,7 @@ impl<'a> Field<'a> {
     }
 
     /// [`parse_path`](crate::parse_path) of the value, reusing the block's UTF-8 check.
+    #[inline]
     pub fn parse_path<'b>(
         &self,
         arena: &'b Arena,
@@ -465,6 +468,7 @@ fn name_end(line: &[u8]) -> usize {
 static NOT_NAME_AT: StopBits = stop_bits(&NAME_BYTE);
 
 /// Pushes the field at `(name offset, value offset, value end)`.
+#[inline(always)]
 fn push_field<'a>(
     fields: &mut BumpVec<'a, Field<'a>>,
     message: &'a [u8],
