@@ -364,6 +364,11 @@ impl<'a> Buf<'a> {
         Ok(())
     }
 
+    /// Makes room for `n` more bytes at once.
+    pub fn reserve(&mut self, n: usize) -> core::result::Result<(), Exhausted> {
+        self.v.try_reserve_exact(n).map_err(|_| Exhausted)
+    }
+
     /// Appends `n` zero bytes and returns them for a decoder to write into.
     pub fn extend_zeroed(&mut self, n: usize) -> core::result::Result<&mut [u8], Exhausted> {
         self.v.try_reserve(n).map_err(|_| Exhausted)?;

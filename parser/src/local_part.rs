@@ -35,11 +35,21 @@ impl<'a> Cursor<'a, '_> {
             // Borrowed from the field, validated once for the whole field where it can be.
             self.str_at(run.start, run.end)?
         } else {
-            let semantic = self.unquoted_local(run)?;
+            // Atext and dots alone (empty atoms: `k..allen`) are their own words: borrowed as
+            // they are, not copied word by word (the same text, the same error if it is not
+            // UTF-8).
+            let semantic = if raw.iter().all(|&b| is_atext(b) || b == b'.') {
+                self.str_at(run.start, run.end)
+                    .map_err(|_| self.err_at(ErrorKind::InvalidUtf8, run.start))?
+            } else {
+                self.unquoted_local(run)?
+            };
             if is_dot_atom(semantic.as_bytes()) {
                 semantic
             } else {
+                // Quotes and any backslashes: one reservation for the usual case of none.
                 let mut q = self.buf();
+                self.arena_ok(q.reserve(semantic.len() + 2))?;
                 self.arena_ok(quote_into(semantic.as_bytes(), &mut q))?;
                 self.finish_str(q, run.start)?
             }
