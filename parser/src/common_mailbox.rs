@@ -56,6 +56,18 @@ fn atext_end(input: &[u8], i: usize) -> usize {
 /// Bit `k` of `NOT_ATEXT_AT[k][b]` is set if `b` is not atext.
 static NOT_ATEXT_AT: StopBits = stop_bits(&ATEXT);
 
+/// Bit `k` of `NOT_PLAIN_QTEXT_AT[k][b]` is set if `b` ends a display name's quoted text on
+/// the one-pass path: the quote, a backslash (a quoted pair), NUL, CR or LF.
+static NOT_PLAIN_QTEXT_AT: StopBits = stop_bits(&{
+    let mut t = [true; 256];
+    t[b'"' as usize] = false;
+    t[b'\\' as usize] = false;
+    t[0] = false;
+    t[b'\r' as usize] = false;
+    t[b'\n' as usize] = false;
+    t
+});
+
 /// The end of a plain dot-atom starting at `i` (atext runs joined by single dots, no dot first
 /// or last), and its token count (atoms and dots); `None` if there is none there.
 #[inline(always)]
@@ -176,12 +188,9 @@ impl<'a> Cursor<'a, '_> {
         match *input.get(i)? {
             b'<' => {}
             b'"' => {
-                let len = memchr::memchr3(b'"', b'\\', 0, input.get(i + 1..)?)?;
-                let (open, close) = (i + 1, i + 1 + len);
-                if input[close] != b'"'
-                    || len == 0
-                    || input[open..close].iter().any(|&b| b == b'\r' || b == b'\n')
-                {
+                // Plain quoted text up to the closing quote: no quoted pair, no NUL, no fold.
+                let (open, close) = (i + 1, run_end(input, i + 1, &NOT_PLAIN_QTEXT_AT));
+                if input.get(close) != Some(&b'"') || close == open {
                     return None;
                 }
                 name = Some(self.text_at(open, close)?);
@@ -221,8 +230,10 @@ impl<'a> Cursor<'a, '_> {
                     }
                 }
                 let raw = &input[i..at];
-                if memchr::memchr(b'=', raw).is_some() && memchr::memmem::find(raw, b"=?").is_some()
-                {
+                // No encoded word (`=?`): a name's bytes are few, so a branch-free look at
+                // every byte for `=` costs less than a search call (`=` is rare in a name).
+                let has_equals = raw.iter().fold(false, |seen, &b| seen | (b == b'='));
+                if has_equals && memchr::memmem::find(raw, b"=?").is_some() {
                     return None;
                 }
                 name = Some(self.text_at(i, at)?);
