@@ -56,6 +56,27 @@ fn atext_end(input: &[u8], i: usize) -> usize {
 /// Bit `k` of `NOT_ATEXT_AT[k][b]` is set if `b` is not atext.
 static NOT_ATEXT_AT: StopBits = stop_bits(&ATEXT);
 
+/// The end of a display name's plain quoted text starting at `open`: the first quote,
+/// backslash, NUL, CR or LF. The first 16 bytes by the eight-byte scan (a display name is
+/// short); past them memchr, for the quote, backslash or NUL and then for a fold before it
+/// (so an unterminated quote in a long field costs a vector scan, not eight lookups a word:
+/// the `unbalanced-quote-early` shape went from 0.97 to 4.05 instructions a byte at 1 MiB
+/// with the eight-byte scan alone).
+#[inline(always)]
+fn plain_quoted_end(input: &[u8], open: usize) -> usize {
+    let head_end = open.saturating_add(16).min(input.len());
+    let Some(head) = input.get(..head_end) else {
+        return input.len();
+    };
+    let k = run_end(head, open, &NOT_PLAIN_QTEXT_AT);
+    if k < head_end {
+        return k;
+    }
+    let rest = &input[head_end..];
+    let stop = memchr::memchr3(b'"', b'\\', 0, rest).unwrap_or(rest.len());
+    head_end + memchr::memchr2(b'\r', b'\n', &rest[..stop]).unwrap_or(stop)
+}
+
 /// Bit `k` of `NOT_PLAIN_QTEXT_AT[k][b]` is set if `b` ends a display name's quoted text on
 /// the one-pass path: the quote, a backslash (a quoted pair), NUL, CR or LF.
 static NOT_PLAIN_QTEXT_AT: StopBits = stop_bits(&{
@@ -189,7 +210,7 @@ impl<'a> Cursor<'a, '_> {
             b'<' => {}
             b'"' => {
                 // Plain quoted text up to the closing quote: no quoted pair, no NUL, no fold.
-                let (open, close) = (i + 1, run_end(input, i + 1, &NOT_PLAIN_QTEXT_AT));
+                let (open, close) = (i + 1, plain_quoted_end(input, i + 1));
                 if input.get(close) != Some(&b'"') || close == open {
                     return None;
                 }
@@ -322,8 +343,15 @@ impl<'a> Cursor<'a, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{atext_end, dot_atom};
+    use super::{atext_end, dot_atom, plain_quoted_end};
     use crate::cursor::is_atext;
+
+    fn naive_quoted_end(input: &[u8], i: usize) -> usize {
+        i + input[i..]
+            .iter()
+            .take_while(|&&b| !matches!(b, b'"' | b'\\' | 0 | b'\r' | b'\n'))
+            .count()
+    }
 
     fn naive_atext_end(input: &[u8], i: usize) -> usize {
         i + input[i..].iter().take_while(|&&b| is_atext(b)).count()
@@ -343,15 +371,16 @@ mod tests {
         ok.then_some((end, 2 * dots + 1))
     }
 
-    /// Every start in inputs of every length to past two chunks, made of atext, dots and
-    /// stops in a fixed pseudo-random mix (so runs end inside a chunk, on its edge, in the
-    /// last bytes of the input and at its end): the plain loops' answers.
+    /// Every start in inputs of every length to past two chunks (and past the quoted text's
+    /// 16-byte head), made of atext, dots and stops in a fixed pseudo-random mix (so runs end
+    /// inside a chunk, on its edge, in the last bytes of the input and at its end): the plain
+    /// loops' answers.
     #[test]
     fn the_chunked_scans_find_what_plain_loops_find() {
-        let alphabet = b"ab.@ <\xc3\xa9-.";
+        let alphabet = b"ab.@ <\xc3\xa9-.\"\\\r\n\0";
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut tried = 0;
-        for len in 0..40 {
+        for len in 0..48 {
             for _ in 0..60 {
                 let input: Vec<u8> = (0..len)
                     .map(|_| {
@@ -375,6 +404,11 @@ mod tests {
                     assert_eq!(
                         dot_atom(&input, i),
                         naive_dot_atom(&input, i),
+                        "{input:?} {i}"
+                    );
+                    assert_eq!(
+                        plain_quoted_end(&input, i),
+                        naive_quoted_end(&input, i),
                         "{input:?} {i}"
                     );
                     tried += 1;
