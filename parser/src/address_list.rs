@@ -126,7 +126,11 @@ impl<'a> Addresses<'a> {
             }
         }
         // Capacity was ensured just above (room for two at least when the first moves in):
-        // this push cannot allocate.
+        // this push cannot allocate (bumpalo's push would panic at the arena's limit).
+        assert!(
+            self.all.len() < self.all.capacity(),
+            "a list push past its reservation"
+        );
         self.all.push(addr);
         Ok(())
     }
@@ -166,7 +170,7 @@ fn reserve<'a>(
             return Ok(());
         }
     }
-    if list.capacity() == 0 && list.try_reserve_exact(LIST_FIRST.max(2)).is_ok() {
+    if list.capacity() == 0 && list.try_reserve_exact(LIST_FIRST).is_ok() {
         return Ok(());
     }
     // Two: room for a first address held aside and the one that made the list grow.
@@ -176,6 +180,8 @@ fn reserve<'a>(
 /// Room for this many addresses when the list takes its second one: most lists of more than
 /// one are short, and each growth in a bump arena is a copy.
 const LIST_FIRST: usize = 4;
+// The first address held aside and the one that made the list grow.
+const _: () = assert!(LIST_FIRST >= 2);
 
 /// Fields longer than this get their list reserved at once ([`reserve`]); shorter ones grow
 /// by doubling, which costs less than counting for a handful of addresses.
