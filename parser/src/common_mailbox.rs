@@ -5,13 +5,15 @@
 //!
 //! The general path ([`address_list`](crate::address_list)) scans a run of words, then reads it
 //! again as a name or a local part, then parses the angle address token by token. Here each
-//! byte is read once and every string is borrowed. The result is exactly the general path's:
-//! the same mailbox, the same tokens and addresses counted, the same depth checked, the same
-//! trailing CFWS consumed. Anything else (comments, folds, quoted pairs, encoded words, dots
-//! in a name, an empty atom, a limit that would be crossed, bytes that are not UTF-8) returns
-//! `Ok(None)` with the cursor untouched, and the general path takes it from the same byte, so
-//! every error is the general path's too. `Options::general_path_only` turns this off; the
-//! tests and the fuzz targets compare both ways on every input.
+//! byte is read once and every string is borrowed, and a list's run of such addresses, with
+//! the commas and white space between them, is read in one loop ([`Cursor::common_run`]). The
+//! result is exactly the general path's: the same mailboxes, the same tokens and addresses
+//! counted, the same depth checked, the same trailing CFWS consumed. Anything else (comments,
+//! folds inside an address, quoted pairs, encoded words, dots in a name, an empty atom, a limit
+//! that would be crossed, bytes that are not UTF-8) stops the run at the byte where that
+//! address starts ([`Stop::Declined`]), and the general path takes it from there, so every
+//! error is the general path's too. `Options::general_path_only` turns this off; the tests and
+//! the fuzz targets compare both ways on every input.
 
 use crate::address::{Address, Mailbox};
 use crate::address_list::Addresses;
