@@ -56,12 +56,7 @@ pub(crate) fn address_list_in<'a>(
             }
             Some(_) => {}
         }
-        let stop = if opts.general_path_only {
-            Stop::Declined
-        } else {
-            c.common_run(&mut list)?
-        };
-        match stop {
+        match c.common_run(&mut list)? {
             Stop::End => break,
             Stop::Top => continue,
             Stop::AfterAddress => c.skip_cfws().map(drop)?,

@@ -124,8 +124,11 @@ impl AddressField {
     ];
 
     /// Case-insensitive lookup of a field name. The length picks the names it can be; each is
-    /// compared as one or two words with every byte's 0x20 bit set (a comparison with each of
-    /// the twelve names in turn cost 60 instructions a field on real mail).
+    /// compared as two words with 0x20 set where that name has a letter (`same_name`). A
+    /// match arm per name, not a walk of a table of names: in an arm the length and the name
+    /// are constants, and the words are built for them at compile time (the walk built
+    /// them for each candidate: 137 K instructions a pass on the real-mail fields against
+    /// 30 K; `eq_ignore_ascii_case` with each name in turn, 95 K).
     pub fn from_name(name: &str) -> Option<AddressField> {
         use AddressField::*;
         let b = name.as_bytes();

@@ -34,24 +34,20 @@ impl<'a> Cursor<'a, '_> {
         let canonical = if is_dot_atom(raw) {
             // Borrowed from the field, validated once for the whole field where it can be.
             self.str_at(run.start, run.end)?
+        } else if raw.iter().all(|&b| is_atext(b) || b == b'.') {
+            // Atext and dots alone, with an empty atom (`k..allen`): the words are the bytes
+            // as they are, borrowed (not copied word by word: the same text, and the same
+            // error if it is not UTF-8), and not a dot-atom, so quoted.
+            let words = self
+                .str_at(run.start, run.end)
+                .map_err(|_| self.err_at(ErrorKind::InvalidUtf8, run.start))?;
+            self.quoted(words, run.start)?
         } else {
-            // Atext and dots alone (empty atoms: `k..allen`) are their own words: borrowed as
-            // they are, not copied word by word (the same text, the same error if it is not
-            // UTF-8).
-            let semantic = if raw.iter().all(|&b| is_atext(b) || b == b'.') {
-                self.str_at(run.start, run.end)
-                    .map_err(|_| self.err_at(ErrorKind::InvalidUtf8, run.start))?
-            } else {
-                self.unquoted_local(run)?
-            };
+            let semantic = self.unquoted_local(run)?;
             if is_dot_atom(semantic.as_bytes()) {
                 semantic
             } else {
-                // Quotes and any backslashes: one reservation for the usual case of none.
-                let mut q = self.buf();
-                self.arena_ok(q.reserve(semantic.len() + 2))?;
-                self.arena_ok(quote_into(semantic.as_bytes(), &mut q))?;
-                self.finish_str(q, run.start)?
+                self.quoted(semantic, run.start)?
             }
         };
         let limit = self.opts.limits.local_part_bytes_max;
@@ -65,6 +61,15 @@ impl<'a> Cursor<'a, '_> {
             ));
         }
         Ok(canonical)
+    }
+
+    /// `text` as a quoted string in the arena: quotes, and a backslash before any byte that
+    /// needs one; one reservation for the usual case of none.
+    fn quoted(&self, text: &str, offset: usize) -> Result<&'a str> {
+        let mut q = self.buf();
+        self.arena_ok(q.reserve(text.len() + 2))?;
+        self.arena_ok(quote_into(text.as_bytes(), &mut q))?;
+        self.finish_str(q, offset)
     }
 
     /// The words of the run unquoted and joined with dots, CFWS dropped.
