@@ -281,6 +281,50 @@ pub fn real_mail_address_fields() -> Vec<Vec<u8>> {
     out
 }
 
+/// The address fields of the real-mail sample as values alone, each with its kind and with
+/// the line end that closed it: the workload of parsers that are given one field's value (our
+/// `parse_address_list`/`parse_path`, mail-parser 1.0.1's `HeaderForm::Addresses.parse`), with
+/// no header block around it to split.
+pub fn real_mail_address_values() -> Vec<(mailaddr::AddressField, Vec<u8>)> {
+    let mut arena = mailaddr::Arena::new(1 << 20);
+    let opts = mailaddr::Options::DEFAULT;
+    let mut out = Vec::new();
+    for head in real_mail_heads() {
+        arena.reset();
+        let Ok(block) = mailaddr::parse_header_block(&head, &arena, &opts) else {
+            continue;
+        };
+        for f in block.fields {
+            if let Some(kind) = f.address_field() {
+                let mut v = f.value.to_vec();
+                v.extend_from_slice(b"\r\n");
+                out.push((kind, v));
+            }
+        }
+    }
+    out
+}
+
+/// [`ours`] for one value of [`real_mail_address_values`] (its line end cut off: our parsers
+/// take the value alone): the mailboxes found, or `None` for a field it refuses.
+pub fn ours_value(
+    kind: mailaddr::AddressField,
+    value: &[u8],
+    arena: &mut mailaddr::Arena,
+    opts: &mailaddr::Options,
+) -> Option<usize> {
+    arena.reset();
+    let value = value.strip_suffix(b"\r\n").unwrap_or(value);
+    match kind {
+        mailaddr::AddressField::ReturnPath => mailaddr::parse_path(value, arena, opts)
+            .ok()
+            .map(|p| p.is_some() as usize),
+        _ => mailaddr::parse_address_list(value, arena, opts)
+            .ok()
+            .map(|l| l.mailboxes().count()),
+    }
+}
+
 /// A message head holding every field of the valid corpus.
 pub fn valid_message() -> Vec<u8> {
     let mut m = Vec::new();
