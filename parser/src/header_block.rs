@@ -17,7 +17,7 @@
 use bumpalo::collections::Vec as BumpVec;
 
 use crate::arena::Arena;
-use crate::cursor::{run_end, stop_bits, sub_str, Exhausted, StopBits};
+use crate::cursor::{below_0e, run_end, stop_bits, sub_str, Exhausted, StopBits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Options;
 
@@ -447,16 +447,6 @@ fn next_control(hay: &[u8], from: usize) -> Option<usize> {
         .iter()
         .position(|&b| b < 0x0E)
         .map(|i| from + k + i)
-}
-
-/// The high bit of each byte of `w` that is below 0x0E, exactly (the byte's low seven bits
-/// plus 0x72 do not carry into its high bit, and its own high bit is clear).
-#[inline(always)]
-fn below_0e(w: u64) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    !(((w & LOW7) + LO * 0x72) | w) & HIGH
 }
 
 /// The length of the run of field-name bytes (printable ASCII but `:`) that starts `line`,
