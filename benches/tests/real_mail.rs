@@ -45,3 +45,38 @@ fn real_mail_address_fields() {
         t.fields
     );
 }
+
+/// The two real-mail workloads of the benches read the same addresses: each address field
+/// parsed from its header block (`real-fields`) and its value given alone (`real-values`,
+/// where the value's UTF-8 and folds are checked again) find the same mailboxes, and the
+/// same fields fail.
+#[test]
+fn the_values_alone_give_what_their_fields_give() {
+    let heads = benches::real_mail_address_fields();
+    if heads.is_empty() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+            "../shared/corpus-sample/messages not found under CI"
+        );
+        return;
+    }
+    let opts = mailaddr::Options::DEFAULT;
+    let (mut arena, mut field_arena) = (
+        mailaddr::Arena::new(1 << 20),
+        mailaddr::Arena::for_limits(&opts.limits),
+    );
+    let (mut found, mut failed) = (0, 0);
+    for h in &heads {
+        let (f, e) = benches::ours(h, &mut arena, &mut field_arena, &opts);
+        (found, failed) = (found + f, failed + e);
+    }
+    let values = benches::real_mail_address_values();
+    let alone: Vec<_> = values
+        .iter()
+        .map(|(kind, v)| benches::ours_value(*kind, v, &mut field_arena, &opts))
+        .collect();
+    assert!(values.len() >= 1_500, "{}", values.len());
+    assert_eq!(alone.iter().flatten().sum::<usize>(), found);
+    assert_eq!(alone.iter().filter(|r| r.is_none()).count(), failed);
+    assert!(found > 3_000, "{found}");
+}

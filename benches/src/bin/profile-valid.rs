@@ -1,9 +1,11 @@
 //! A fixed workload for `valgrind --tool=callgrind` (instruction counts do not drift on a
 //! shared machine): a parser over the valid corpus message, N times (default 2000), or over
 //! the heads of the shared real-mail sample (third argument `real`), or their address fields
-//! only (`real-fields`).
+//! only (`real-fields`), or those fields' values alone (`real-values`: no header block to
+//! split; mail-parser 0.11 reads each with `MessageStream::parse_address`).
 //!
-//! `profile-valid N ours|mail-parser [valid|real|real-fields]`, or
+//! `profile-valid N ours|ours-split|mail-parser [valid|real|real-fields|real-values]`
+//! (`ours-split`: the header block's split and its field names only), or
 //! `profile-valid N ours shape:NAME:BYTES` (one malformed shape, caps raised).
 fn main() {
     let n: usize = std::env::args()
@@ -27,6 +29,9 @@ fn main() {
         general_path_only: std::env::args().nth(4).as_deref() == Some("general"),
         ..mailaddr::Options::DEFAULT
     };
+    if third == "real-values" {
+        return values(n, &which, &opts);
+    }
     let mut arena = mailaddr::Arena::new(64 << 10);
     let mut field_arena = mailaddr::Arena::for_limits(&opts.limits);
     let mut total = 0;
@@ -74,4 +79,25 @@ fn shape(n: usize, spec: &str) {
             .map_or(0, |l| l.len());
     }
     println!("{name}: {} bytes x {n}, answer {answer}", input.len());
+}
+
+/// The `real-values` workload: every address field's value alone, N times.
+fn values(n: usize, which: &str, opts: &mailaddr::Options) {
+    let values = benches::real_mail_address_values();
+    let mut arena = mailaddr::Arena::for_limits(&opts.limits);
+    let mut total = 0;
+    for _ in 0..n {
+        for (kind, v) in &values {
+            let v = std::hint::black_box(v.as_slice());
+            total += match which {
+                "mail-parser" => mail_parser::parsers::MessageStream::new(v)
+                    .parse_address()
+                    .as_address()
+                    .map_or(0, |a| a.iter().count()),
+                _ => benches::ours_value(*kind, v, &mut arena, opts).unwrap_or(0),
+            };
+        }
+    }
+    let bytes: usize = values.iter().map(|(_, v)| v.len()).sum();
+    println!("{which}: {bytes} bytes x {n}, answer {total}");
 }
