@@ -439,6 +439,43 @@ fn a_fault_during_the_claims_releases_the_batch_uncharged() {
     assert_eq!(keys, ["queue/smtp/m1", "queue/smtp/m2", "queue/smtp/m3"]);
 }
 
+/// The same class at the claim's last step: the check that the name moved is the file held
+/// (`C1.check`, an `fstatat` of `work/<id>`) fails with EIO. The message goes back to
+/// `router/`, uncharged. (Before, it stayed in work/ with its lock dropped, and the next run's
+/// recovery counted a death that did not happen: `work/m2#attempts`.)
+#[test]
+fn a_fault_in_the_claims_check_puts_the_message_back_uncharged() {
+    let po = new_po();
+    for id in ["m1", "m2", "m3"] {
+        put(&po, id, b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
+    }
+    // The second claim's check, by its step number in a trace of a clean run.
+    let trace = po._tmp.path().join("trace");
+    let copy = copy_po(&po);
+    router(
+        &copy,
+        RUN,
+        &[("ROUTER_FAULT_TRACE", trace.display().to_string())],
+    );
+    let second_check = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| l.ends_with(" C1.check"))
+        .nth(1)
+        .and_then(|l| l.split(' ').next()?.parse::<u64>().ok())
+        .expect("claims' checks traced");
+    let st = router(&po, RUN, &[("ROUTER_FAULT", format!("eio@{second_check}"))]);
+    assert_eq!(st.code(), Some(75));
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["router/m1", "router/m2", "router/m3"]);
+    // The next run's recovery finds nothing to count, and each is routed once.
+    assert!(router(&po, RUN, &[]).success());
+    let snap = snapshot(&po);
+    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["queue/smtp/m1", "queue/smtp/m2", "queue/smtp/m3"]);
+}
+
 /// A batch's plan names several messages. Cut short by a power cut before `S3`, its whole
 /// records still hold (their outputs were durable at `S2`) and roll forward; the message whose
 /// record was cut rolls back, counted; the plan goes once nothing it names is left.

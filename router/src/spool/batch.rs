@@ -417,6 +417,19 @@ impl Batch<'_, '_> {
                     continue;
                 }
                 Ok(Claim::Lost) => continue,
+                Ok(Claim::Unchecked(c, e)) => {
+                    // Released with the batch, its lock held until then (and kept if the
+                    // release fails too: `release_uncommitted`).
+                    batch.push(Work {
+                        claimed: c,
+                        plan: Plan::Route {
+                            channels: Vec::new(),
+                        },
+                        state: State::Counted,
+                        conflict: None,
+                    });
+                    return Err((batch, e.into()));
+                }
                 Err(e) => return Err((batch, e.into())),
             };
             let made = match may_have_counter.then(|| attempts::count(po, id)) {

@@ -34,6 +34,11 @@ pub enum Claim {
     Lost,
     /// Not a message this router may take: reported, left alone (never moved or deleted).
     Left(LeftAlone),
+    /// Moved to `work/<id>` and locked, but the check of what was moved failed (`C1.check`,
+    /// a disk fault): the caller releases it like any message it holds, lock and all, and
+    /// ends the pass with the error. Dropped instead, its lock would go with it, and the next
+    /// recovery would count a death that did not happen.
+    Unchecked(Claimed, io::Error),
 }
 
 pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
@@ -66,7 +71,19 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
             // of its own files over another between our open and our rename. Routing the
             // file held and removing `work/<id>` at C6 would then delete a message never
             // read. `work/` is the router's alone, so what is there now stays there.
-            let moved = fs.meta_at(&po.work, id)?;
+            let moved = match fs.meta_at_step(Step::C1Check, &po.work, id) {
+                Ok(moved) => moved,
+                // The disk's fault, not the message's. Whatever file `work/<id>` now is, the
+                // release puts it back in `router/<id>`.
+                Err(e) => {
+                    let claimed = Claimed {
+                        id: id.to_string(),
+                        file,
+                        meta,
+                    };
+                    return Ok(Claim::Unchecked(claimed, e));
+                }
+            };
             if moved.is_some_and(|m| m.dev == meta.dev && m.ino == meta.ino) {
                 return Ok(Claim::Won(Claimed {
                     id: id.to_string(),

@@ -377,6 +377,9 @@ impl Seam for Faulty {
     fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
         Os.meta_at(dir, name)
     }
+    fn meta_at_step(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
+        self.step(step, || Os.meta_at(dir, name))
+    }
     fn list(&self, step: Step, dir: &Dir) -> io::Result<Vec<String>> {
         // Listing was not a counted step before the seam became a trait; it stays uncounted,
         // so the step numbers the crash tests enumerate mean what they meant.

@@ -230,6 +230,12 @@ pub trait Seam: Send + Sync + std::fmt::Debug {
     /// What `name` in `dir` is (a symlink is described, not followed); `None` if it is not
     /// there.
     fn meta_at(&self, dir: &Dir, name: &str) -> io::Result<Option<Meta>>;
+    /// [`meta_at`](Seam::meta_at) as a step of the protocol (the claim's check, `C1.check`):
+    /// counted, traced and faulted like any other step by the seams that do that.
+    fn meta_at_step(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
+        let _ = step;
+        self.meta_at(dir, name)
+    }
     /// Whether `name` exists in `dir` (a symlink counts as existing; it is not followed).
     fn exists(&self, dir: &Dir, name: &str) -> io::Result<bool> {
         Ok(self.meta_at(dir, name)?.is_some())

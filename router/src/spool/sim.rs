@@ -896,6 +896,11 @@ impl Seam for SimDisk {
         let st = self.step(step)?;
         Ok(st.views.live.names(dir_path(dir)))
     }
+
+    fn meta_at_step(&self, step: Step, dir: &Dir, name: &str) -> io::Result<Option<Meta>> {
+        drop(self.step(step)?);
+        self.meta_at(dir, name)
+    }
 }
 
 #[cfg(test)]

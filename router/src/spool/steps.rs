@@ -56,6 +56,7 @@ steps! {
     C1Open => "C1.open",
     C1Lock => "C1.lock",
     C1Rename => "C1.rename",
+    C1Check => "C1.check",
     C1Return => "C1.return",
     C2Count => "C2.count",
     S1 => "S1",
