@@ -252,10 +252,9 @@ fn memchr_blank_line(m: &[u8]) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// One head per message of the real-mail sample holding only its address fields (as
-/// written, folds kept), so that every parser compared reads the same address bytes and
-/// nothing else: the "address fields of ../shared/corpus-sample" workload.
-pub fn real_mail_address_fields() -> Vec<Vec<u8>> {
+/// Each message of the real-mail sample's address fields, a list a message: name as written,
+/// kind, raw value (folds kept). The one walk both real-mail workloads are built from.
+fn real_mail_address_fields_by_message() -> Vec<Vec<(String, mailaddr::AddressField, Vec<u8>)>> {
     let mut arena = mailaddr::Arena::new(1 << 20);
     let opts = mailaddr::Options::DEFAULT;
     let mut out = Vec::new();
@@ -266,17 +265,33 @@ pub fn real_mail_address_fields() -> Vec<Vec<u8>> {
         let Ok(block) = mailaddr::parse_header_block(&head, &arena, &opts) else {
             continue;
         };
+        let fields: Vec<_> = block
+            .fields
+            .iter()
+            .filter_map(|f| Some((f.name.to_string(), f.address_field()?, f.value.to_vec())))
+            .collect();
+        if !fields.is_empty() {
+            out.push(fields);
+        }
+    }
+    out
+}
+
+/// One head per message of the real-mail sample holding only its address fields (as
+/// written, folds kept), so that every parser compared reads the same address bytes and
+/// nothing else: the "address fields of ../shared/corpus-sample" workload.
+pub fn real_mail_address_fields() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for fields in real_mail_address_fields_by_message() {
         let mut m = Vec::new();
-        for f in block.fields.iter().filter(|f| f.address_field().is_some()) {
-            m.extend_from_slice(f.name.as_bytes());
+        for (name, _, value) in fields {
+            m.extend_from_slice(name.as_bytes());
             m.push(b':');
-            m.extend_from_slice(f.value);
+            m.extend_from_slice(&value);
             m.extend_from_slice(b"\r\n");
         }
-        if !m.is_empty() {
-            m.extend_from_slice(b"\r\n");
-            out.push(m);
-        }
+        m.extend_from_slice(b"\r\n");
+        out.push(m);
     }
     out
 }
@@ -286,23 +301,13 @@ pub fn real_mail_address_fields() -> Vec<Vec<u8>> {
 /// `parse_address_list`/`parse_path`, mail-parser 1.0.1's `HeaderForm::Addresses.parse`), with
 /// no header block around it to split.
 pub fn real_mail_address_values() -> Vec<(mailaddr::AddressField, Vec<u8>)> {
-    let mut arena = mailaddr::Arena::new(1 << 20);
-    let opts = mailaddr::Options::DEFAULT;
-    let mut out = Vec::new();
-    for head in real_mail_heads() {
-        arena.reset();
-        let Ok(block) = mailaddr::parse_header_block(&head, &arena, &opts) else {
-            continue;
-        };
-        for f in block.fields {
-            if let Some(kind) = f.address_field() {
-                let mut v = f.value.to_vec();
-                v.extend_from_slice(b"\r\n");
-                out.push((kind, v));
-            }
-        }
-    }
-    out
+    let fields = real_mail_address_fields_by_message().into_iter().flatten();
+    fields
+        .map(|(_, kind, mut value)| {
+            value.extend_from_slice(b"\r\n");
+            (kind, value)
+        })
+        .collect()
 }
 
 /// [`ours`] for one value of [`real_mail_address_values`] (its line end cut off: our parsers

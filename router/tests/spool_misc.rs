@@ -408,35 +408,8 @@ fn a_torn_plan_rolls_back_and_the_message_is_routed_whole() {
 /// in work/ for recovery, which rolled them back with their attempt counted.)
 #[test]
 fn a_fault_during_the_claims_releases_the_batch_uncharged() {
-    let po = new_po();
-    for id in ["m1", "m2", "m3"] {
-        put(&po, id, b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
-    }
-    // The step number of the third message's open, from a trace of a clean run.
-    let trace = po._tmp.path().join("trace");
-    let copy = copy_po(&po);
-    router(
-        &copy,
-        RUN,
-        &[("ROUTER_FAULT_TRACE", trace.display().to_string())],
-    );
-    let third_open = std::fs::read_to_string(&trace)
-        .unwrap()
-        .lines()
-        .filter(|l| l.ends_with(" C1.open"))
-        .nth(2)
-        .and_then(|l| l.split(' ').next()?.parse::<u64>().ok())
-        .expect("three claims traced");
-    let st = router(&po, RUN, &[("ROUTER_FAULT", format!("eio@{third_open}"))]);
-    assert_eq!(st.code(), Some(75));
-    let snap = snapshot(&po);
-    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["router/m1", "router/m2", "router/m3"]);
-    // And then routed, once each.
-    assert!(router(&po, RUN, &[]).success());
-    let snap = snapshot(&po);
-    let keys: Vec<&str> = snap.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["queue/smtp/m1", "queue/smtp/m2", "queue/smtp/m3"]);
+    // The third message's open.
+    eio_during_the_claims_charges_nothing("C1.open", 2);
 }
 
 /// The same class at the claim's last step: the check that the name moved is the file held
@@ -445,11 +418,18 @@ fn a_fault_during_the_claims_releases_the_batch_uncharged() {
 /// recovery counted a death that did not happen: `work/m2#attempts`.)
 #[test]
 fn a_fault_in_the_claims_check_puts_the_message_back_uncharged() {
+    // The second claim's check.
+    eio_during_the_claims_charges_nothing("C1.check", 1);
+}
+
+/// Three messages; EIO at the `nth` (from 0) step labelled `label`, found by its number in a
+/// trace of a clean run on a copy: the pass ends with the disk's exit code, every message is
+/// back in `router/` with no attempt counted, and the next run routes each once.
+fn eio_during_the_claims_charges_nothing(label: &str, nth: usize) {
     let po = new_po();
     for id in ["m1", "m2", "m3"] {
         put(&po, id, b"from <a@b.c>\nto <d@e.f>\nenv-end\n\nbody\n");
     }
-    // The second claim's check, by its step number in a trace of a clean run.
     let trace = po._tmp.path().join("trace");
     let copy = copy_po(&po);
     router(
@@ -457,14 +437,15 @@ fn a_fault_in_the_claims_check_puts_the_message_back_uncharged() {
         RUN,
         &[("ROUTER_FAULT_TRACE", trace.display().to_string())],
     );
-    let second_check = std::fs::read_to_string(&trace)
+    let suffix = format!(" {label}");
+    let step = std::fs::read_to_string(&trace)
         .unwrap()
         .lines()
-        .filter(|l| l.ends_with(" C1.check"))
-        .nth(1)
+        .filter(|l| l.ends_with(&suffix))
+        .nth(nth)
         .and_then(|l| l.split(' ').next()?.parse::<u64>().ok())
-        .expect("claims' checks traced");
-    let st = router(&po, RUN, &[("ROUTER_FAULT", format!("eio@{second_check}"))]);
+        .unwrap_or_else(|| panic!("{label} #{nth} not traced"));
+    let st = router(&po, RUN, &[("ROUTER_FAULT", format!("eio@{step}"))]);
     assert_eq!(st.code(), Some(75));
     let snap = snapshot(&po);
     let keys: Vec<&str> = snap.keys().map(String::as_str).collect();

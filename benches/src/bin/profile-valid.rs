@@ -19,19 +19,17 @@ fn main() {
     if let Some(spec) = third.strip_prefix("shape:") {
         return shape(n, spec);
     }
-    let heads = match third.as_str() {
-        "real" => benches::real_mail_heads(),
-        "real-fields" => benches::real_mail_address_fields(),
-        _ => vec![benches::valid_message()],
-    };
     // A fourth argument `general` turns the one-pass path for common shapes off (before/after).
     let opts = mailaddr::Options {
         general_path_only: std::env::args().nth(4).as_deref() == Some("general"),
         ..mailaddr::Options::DEFAULT
     };
-    if third == "real-values" {
-        return values(n, &which, &opts);
-    }
+    let heads = match third.as_str() {
+        "real" => benches::real_mail_heads(),
+        "real-fields" => benches::real_mail_address_fields(),
+        "real-values" => return values(n, &which, &opts),
+        _ => vec![benches::valid_message()],
+    };
     let mut arena = mailaddr::Arena::new(64 << 10);
     let mut field_arena = mailaddr::Arena::for_limits(&opts.limits);
     let mut total = 0;
