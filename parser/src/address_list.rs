@@ -22,6 +22,7 @@ use crate::limits::Options;
 /// An empty or all-CFWS input is an empty list (`Bcc:` may be empty); a list of only commas is
 /// an error (obs-addr-list needs one address). The result borrows
 /// `input` and `arena`; the arena must be reset before it is used for the next message.
+#[inline]
 pub fn parse_address_list<'a>(
     input: &'a [u8],
     arena: &'a Arena,
@@ -184,6 +185,7 @@ const LIST_GUESS_BYTES_MIN: usize = 1024;
 
 /// Parses a return path (RFC 5322 `path`, the value of Return-Path): `<>` gives `None`.
 /// The angle brackets may be left out, as many mailers do; the address is the same either way.
+#[inline]
 pub fn parse_path<'a>(
     input: &'a [u8],
     arena: &'a Arena,

@@ -156,6 +156,16 @@ pub(crate) struct Cursor<'a, 'o> {
     pub addresses: u32,
 }
 
+/// `input` as text, or `None` if it is not UTF-8. Mail is nearly all ASCII: a word-at-a-time
+/// look for a byte above 0x7F first (`ascii`), the UTF-8 validator only if there is one.
+#[inline(always)]
+fn as_text(input: &[u8]) -> Option<&str> {
+    match ascii::AsAsciiStr::as_ascii_str(input) {
+        Ok(text) => Some(text.as_str()),
+        Err(_) => simdutf8::basic::from_utf8(input).ok(),
+    }
+}
+
 impl<'a, 'o> Cursor<'a, 'o> {
     /// A cursor at the start of `input`; `text` is the input as text when the caller has
     /// checked it (it must be the same bytes), else it is checked here.
@@ -185,7 +195,7 @@ impl<'a, 'o> Cursor<'a, 'o> {
         }
         Ok(Cursor {
             input,
-            text: text.or_else(|| simdutf8::basic::from_utf8(input).ok()),
+            text: text.or_else(|| as_text(input)),
             pos: 0,
             arena,
             opts,
@@ -420,7 +430,40 @@ impl Buf<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::find3;
+    use super::{as_text, find3};
+
+    /// ASCII, UTF-8 of every width and bytes that are not UTF-8, at every place in inputs of
+    /// every length to past four words: the validator's answer, the same text.
+    #[test]
+    fn as_text_gives_what_the_validator_gives() {
+        let pieces: [&[u8]; 7] = [
+            b"\xc3\xa9",
+            b"\xe2\x82\xac",
+            b"\xf0\x9f\x93\xa7",
+            b"\x80",
+            b"\xc3",
+            b"\xff",
+            b"\x7f",
+        ];
+        let mut tried = 0;
+        for len in 0..40 {
+            for at in 0..=len {
+                for piece in pieces {
+                    let mut input = vec![b'a'; len];
+                    input.splice(at..at, piece.iter().copied());
+                    assert_eq!(
+                        as_text(&input),
+                        core::str::from_utf8(&input).ok(),
+                        "{input:?}"
+                    );
+                    tried += 1;
+                }
+            }
+            let plain = vec![b'x'; len];
+            assert_eq!(as_text(&plain), core::str::from_utf8(&plain).ok());
+        }
+        assert!(tried > 5000, "{tried}");
+    }
 
     /// Every length to well past the inline head, the first special byte at every place (or
     /// none), each of the three, with a second one after it: the plain search's answer.
