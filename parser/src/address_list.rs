@@ -41,7 +41,22 @@ pub(crate) fn address_list_in<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<AddressList<'a>> {
-    let mut c = Cursor::new(input, text, folds_checked, arena, opts)?;
+    let mut c = Cursor::new(input, text, true, arena, opts)?;
+    if !folds_checked {
+        // A value given alone: one address, before the line breaks are checked (see
+        // `lone_common`). In a header block's field, where they were checked already, the
+        // list loop takes one address for what this look costs.
+        if let Some(m) = c.lone_common() {
+            // Where the general path would be when it puts the list in the arena.
+            c.pos = input.len();
+            let one = arena.bump().try_alloc(Address::Mailbox(m));
+            let one = c.arena_ok(one.map_err(|_| crate::cursor::Exhausted))?;
+            return Ok(AddressList {
+                addresses: core::slice::from_ref(one),
+            });
+        }
+        crate::cfws::check_folds(input)?;
+    }
     let mut list = Addresses::new(arena);
     let mut first_comma = None;
     loop {
@@ -202,7 +217,14 @@ pub(crate) fn path_in<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<Option<Mailbox<'a>>> {
-    let mut c = Cursor::new(input, text, folds_checked, arena, opts)?;
+    let mut c = Cursor::new(input, text, true, arena, opts)?;
+    if !folds_checked {
+        // As in a list; a display name is not a path's, and the general path reports it.
+        if let Some(m) = c.lone_common().filter(|m| m.name.is_none()) {
+            return Ok(Some(m));
+        }
+        crate::cfws::check_folds(input)?;
+    }
     c.skip_cfws()?;
     let offset = c.pos;
     // `<local@domain>` or `local@domain` alone: one pass, as in a list (the same value, or

@@ -6,9 +6,12 @@
 //! The general path ([`address_list`](crate::address_list)) scans a run of words, then reads it
 //! again as a name or a local part, then parses the angle address token by token. Here each
 //! byte is read once and every string is borrowed, and a list's run of such addresses, with
-//! the commas and white space between them, is read in one loop ([`Cursor::common_run`]). The
-//! result is exactly the general path's: the same mailboxes, the same tokens and addresses
-//! counted, the same depth checked, the same trailing CFWS consumed. Anything else (comments,
+//! the commas and white space between them, is read in one loop ([`Cursor::common_run`]); a
+//! value given alone that is one such address and nothing else, as most fields are, is taken
+//! whole before its line breaks are checked and before any list is set up
+//! ([`Cursor::lone_common`]). The result is exactly the general path's: the same mailboxes,
+//! the same tokens and addresses counted, the same depth checked, the same trailing CFWS
+//! consumed. Anything else (comments,
 //! folds inside an address, quoted pairs, encoded words, dots in a name, an empty atom, a limit
 //! that would be crossed, bytes that are not UTF-8) stops the run at the byte where that
 //! address starts ([`Stop::Declined`]), and the general path takes it from there, so every
@@ -98,6 +101,15 @@ static NOT_PLAIN_QTEXT_AT: StopBits = stop_bits(&{
 #[inline(always)]
 fn fws_end(input: &[u8], mut i: usize) -> usize {
     while input.get(i).is_some_and(|&b| is_fws(b)) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the run of spaces and tabs starting at `i` (no line break).
+#[inline(always)]
+fn wsp_end(input: &[u8], mut i: usize) -> usize {
+    while matches!(input.get(i), Some(b' ' | b'\t')) {
         i += 1;
     }
     i
@@ -193,6 +205,34 @@ impl<'a> Cursor<'a, '_> {
         self.addresses += 1;
         self.pos = j;
         Ok(Some(m.mailbox))
+    }
+
+    /// A value that is one address of a common shape and nothing else but spaces and tabs
+    /// around it, as most address fields are: its mailbox (the whole value read), or `None`.
+    /// For a value given alone, looked for before its line breaks are checked
+    /// ([`check_folds`](crate::cfws::check_folds)) and before any list is set up: a value it
+    /// takes holds no CR or LF (the shapes have none inside, and only spaces and tabs are
+    /// taken around them), so that check could find nothing, and the general path would give
+    /// the same one mailbox (`Options::general_path_only` turns this off with the rest).
+    #[inline(always)]
+    pub(crate) fn lone_common(&self) -> Option<Mailbox<'a>> {
+        if self.opts.general_path_only {
+            return None;
+        }
+        let input = self.input;
+        let start = wsp_end(input, 0);
+        let m = self.scan_common(start)?;
+        // Where the address itself ends: an unangled one's `end` is past the white space
+        // (folds too) after its domain.
+        let after = if m.angled {
+            m.end
+        } else {
+            start + m.local_bytes + 1 + m.domain_bytes
+        };
+        if wsp_end(input, after) != input.len() || !self.within_limits(&m) {
+            return None;
+        }
+        Some(m.mailbox)
     }
 
     /// Whether counting `m` stays within every cap and length the general path checks.

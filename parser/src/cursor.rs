@@ -68,13 +68,7 @@ pub(crate) const fn stop_bits(member: &[bool; 256]) -> StopBits {
 /// shifted so that bit 0 is `i`, with the end of the input as one more stop.
 #[inline(always)]
 pub(crate) fn run_end(input: &[u8], mut i: usize, stops: &StopBits) -> usize {
-    let word_stops = |c: &[u8; 8]| {
-        let mut stop = 0u8;
-        for (k, &b) in c.iter().enumerate() {
-            stop |= stops[k][b as usize];
-        }
-        stop
-    };
+    let word_stops = |c: &[u8; 8]| word_stops(c, stops);
     while let Some(c) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
         let stop = word_stops(c);
         if stop != 0 {
@@ -99,6 +93,17 @@ pub(crate) fn run_end(input: &[u8], mut i: usize, stops: &StopBits) -> usize {
             i
         }
     }
+}
+
+/// The stop bits of eight bytes, one lookup each ([`run_end`]). A function of its own, always
+/// inlined: as a closure, the compiler once left it out of line in a large caller.
+#[inline(always)]
+fn word_stops(c: &[u8; 8], stops: &StopBits) -> u8 {
+    let mut stop = 0u8;
+    for (k, &b) in c.iter().enumerate() {
+        stop |= stops[k][b as usize];
+    }
+    stop
 }
 
 /// The high bit of each byte of `w` that is below 0x0E, exactly (the byte's low seven bits

@@ -83,7 +83,7 @@ fn common_shapes() -> impl Strategy<Value = Vec<u8>> {
         dot_atom,
         prop::option::of(name),
         0..4usize,
-        "[ \t(),;<>@.\"\\\\:]{0,2}",
+        "[ \t(),;<>@.\"\\\\:\r\n]{0,2}",
     )
         .prop_map(|(l, d, n, shape, junk)| match (shape, n) {
             (0, _) | (_, None) => format!("{l}@{d}{junk}"),
@@ -91,7 +91,11 @@ fn common_shapes() -> impl Strategy<Value = Vec<u8>> {
             (2, Some(n)) => format!("{n} <{l}@{d}>{junk}"),
             (_, Some(n)) => format!("\"{n}\" <{l}@{d}>{junk}"),
         });
-    prop::collection::vec(mailbox, 1..5).prop_map(|v| v.join(", ").into_bytes())
+    // What comes before the first address: nothing, white space, a fold (good or bad), a
+    // comment. One address alone is the usual field, and is read by a path of its own.
+    let lead = prop::sample::select(vec!["", " ", "\t ", "\r\n ", "\r\n", "\n\t", "(c) "]);
+    (lead, prop::collection::vec(mailbox, 1..5))
+        .prop_map(|(lead, v)| format!("{lead}{}", v.join(", ")).into_bytes())
 }
 
 proptest! {
@@ -103,7 +107,34 @@ proptest! {
 
     #[test]
     fn any_bytes_parse_the_same_both_ways(input in prop::collection::vec(
-        prop::sample::select(b"ab.@<> \"\t,;:()\\=?\x00\xc3\xa9".to_vec()), 0..60)) {
+        prop::sample::select(b"ab.@<> \"\t,;:()\\=?\x00\xc3\xa9\r\n".to_vec()), 0..60)) {
         check(&input);
     }
+}
+
+/// An arena too small for one address: both paths fail alike, at the same offset (the one-pass
+/// paths put the address in the arena where the general path puts its list). Arenas of every
+/// size from nothing to past one address.
+#[test]
+fn an_arena_too_small_fails_the_same_both_ways() {
+    let general = Options {
+        general_path_only: true,
+        ..Options::DEFAULT
+    };
+    let mut exhausted = 0;
+    for cap in [0, 1, 8, 16, 32, 48, 64, 80, 96, 128, 256] {
+        for input in [
+            &b"a@b.c"[..],
+            b" <a@b.c>\t",
+            b"Name <a@b.c>",
+            b"a@b.c, d@e.f",
+        ] {
+            let (a1, a2) = (Arena::new(cap), Arena::new(cap));
+            let fast = parse_address_list(input, &a1, &Options::DEFAULT).map(|l| l.addresses.len());
+            let slow = parse_address_list(input, &a2, &general).map(|l| l.addresses.len());
+            assert_eq!(fast, slow, "cap {cap}, input {input:?}");
+            exhausted += usize::from(fast.is_err());
+        }
+    }
+    assert!(exhausted > 0, "no arena was too small");
 }
