@@ -106,6 +106,9 @@ fn fws_end(input: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Values longer than this are not looked at whole ([`Cursor::lone_common`]).
+const LONE_BYTES_MAX: usize = 1024;
+
 /// The end of the run of spaces and tabs starting at `i` (no line break).
 #[inline(always)]
 fn wsp_end(input: &[u8], mut i: usize) -> usize {
@@ -216,7 +219,9 @@ impl<'a> Cursor<'a, '_> {
     /// the same one mailbox (`Options::general_path_only` turns this off with the rest).
     #[inline(always)]
     pub(crate) fn lone_common(&self) -> Option<Mailbox<'a>> {
-        if self.opts.general_path_only {
+        // Past 1 KiB a value is seldom one address, and a look that fails is work done twice
+        // (a quote that never closes would be scanned to the end once more).
+        if self.opts.general_path_only || self.input.len() > LONE_BYTES_MAX {
             return None;
         }
         let input = self.input;

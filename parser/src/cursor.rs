@@ -161,15 +161,23 @@ pub(crate) struct Cursor<'a, 'o> {
     pub addresses: u32,
 }
 
-/// `input` as text, or `None` if it is not UTF-8. Mail is nearly all ASCII: a word-at-a-time
-/// look for a byte above 0x7F first (`ascii`), the UTF-8 validator only if there is one.
+/// `input` as text, or `None` if it is not UTF-8. Mail is nearly all ASCII: a field of up to
+/// 1 KiB is first looked at a word at a time for a byte above 0x7F (`ascii`), and meets the
+/// UTF-8 validator only if there is one; a longer one goes to simdutf8 at once, whose vector
+/// loop passes ASCII faster than the word loop (0.38 against 0.44 instructions a byte on the
+/// shapes refused at once, at 1 MiB).
 #[inline(always)]
 fn as_text(input: &[u8]) -> Option<&str> {
-    match ascii::AsAsciiStr::as_ascii_str(input) {
-        Ok(text) => Some(text.as_str()),
-        Err(_) => simdutf8::basic::from_utf8(input).ok(),
+    if input.len() <= ASCII_LOOK_BYTES_MAX {
+        if let Ok(text) = ascii::AsAsciiStr::as_ascii_str(input) {
+            return Some(text.as_str());
+        }
     }
+    simdutf8::basic::from_utf8(input).ok()
 }
+
+/// Up to this length a field's text is looked for as ASCII first ([`as_text`]).
+const ASCII_LOOK_BYTES_MAX: usize = 1024;
 
 impl<'a, 'o> Cursor<'a, 'o> {
     /// A cursor at the start of `input`; `text` is the input as text when the caller has
@@ -451,8 +459,8 @@ mod tests {
             b"\x7f",
         ];
         let mut tried = 0;
-        for len in 0..40 {
-            for at in 0..=len {
+        for len in (0..40).chain(1020..1030) {
+            for at in (0..=len).filter(|&at| at < 40 || at + 40 > len) {
                 for piece in pieces {
                     let mut input = vec![b'a'; len];
                     input.splice(at..at, piece.iter().copied());
