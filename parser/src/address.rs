@@ -86,4 +86,27 @@ impl<'a> Iterator for Mailboxes<'a> {
             }
         }
     }
+
+    /// At least the rest of the group being walked; at most that and every member of every
+    /// address left, which only a walk of the groups would tell (a group may be empty).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.members.len(), None)
+    }
+
+    /// Without walking each mailbox: one step an address (a group its members' count).
+    #[inline]
+    fn count(self) -> usize {
+        self.members.len() + self.addresses.map(members).sum::<usize>()
+    }
+}
+
+impl core::iter::FusedIterator for Mailboxes<'_> {}
+
+/// How many mailboxes an address holds: one, or a group's members.
+#[inline]
+fn members(a: &Address<'_>) -> usize {
+    match a {
+        Address::Mailbox(_) => 1,
+        Address::Group(g) => g.members.len(),
+    }
 }

@@ -52,8 +52,31 @@ fn check_any(input: &[u8], arena_bytes: usize) {
             assert_eq!(printed, again.to_string());
             let first = parse_address_list(input, &arena, &Options::DEFAULT).unwrap();
             assert!(values(first.addresses) == values(again.addresses));
+            counts_as_walked(&first);
         }
     }
+}
+
+/// `mailboxes().count()` (which counts an address at a time) is the number a walk finds, from
+/// the start and from every step of the walk (inside a group too).
+fn counts_as_walked(list: &mailaddr::AddressList<'_>) {
+    let walked = list.mailboxes().fold(0, |n, _| n + 1);
+    let mut it = list.mailboxes();
+    for left in (0..=walked).rev() {
+        assert_eq!(it.clone().count(), left);
+        assert!(it.size_hint().0 <= left);
+        it.next();
+    }
+    assert!(it.next().is_none());
+}
+
+#[test]
+fn mailboxes_count_as_walked_with_groups() {
+    let arena = Arena::new(1 << 16);
+    let input = b"a@b, G: c@d, e@f;, Empty:;, g@h, H: i@j;";
+    let list = parse_address_list(input, &arena, &Options::DEFAULT).unwrap();
+    assert_eq!(list.mailboxes().count(), 5);
+    counts_as_walked(&list);
 }
 
 type Values = Vec<(
