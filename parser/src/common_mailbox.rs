@@ -7,8 +7,8 @@
 //! again as a name or a local part, then parses the angle address token by token. Here each
 //! byte is read once and every string is borrowed, and a list's run of such addresses, with
 //! the commas and white space between them, is read in one loop ([`Cursor::common_run`]); a
-//! value given alone that is one such address and nothing else, as most fields are, is taken
-//! whole before its line breaks are checked and before any list is set up
+//! value that is one such address and nothing else, as most fields are, is taken whole before
+//! any list is set up, and, given alone, before its line breaks are checked
 //! ([`Cursor::lone_common`]). The result is exactly the general path's: the same mailboxes,
 //! the same tokens and addresses counted, the same depth checked, the same trailing CFWS
 //! consumed. Anything else (comments,
@@ -212,7 +212,9 @@ impl<'a> Cursor<'a, '_> {
 
     /// A value that is one address of a common shape and nothing else but spaces and tabs
     /// around it, as most address fields are: its mailbox (the whole value read), or `None`.
-    /// For a value given alone, looked for before its line breaks are checked
+    /// Looked for before any list is set up (for a header block's field only when it is short,
+    /// `address_list::LONE_FIELD_BYTES_MAX`), and for a value given alone before its line
+    /// breaks are checked
     /// ([`check_folds`](crate::cfws::check_folds)) and before any list is set up: a value it
     /// takes holds no CR or LF (the shapes have none inside, and only spaces and tabs are
     /// taken around them), so that check could find nothing, and the general path would give

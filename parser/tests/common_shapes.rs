@@ -3,7 +3,7 @@
 //! same offset (so the same tokens, addresses and depth were counted); and the same for a
 //! return path.
 
-use mailaddr::{parse_address_list, parse_path, Arena, Options};
+use mailaddr::{parse_address_list, parse_header_block, parse_path, Arena, Options};
 use proptest::prelude::*;
 
 fn both(input: &[u8], opts: Options) {
@@ -20,6 +20,35 @@ fn both(input: &[u8], opts: Options) {
     let fast = parse_path(input, &a1, &opts).map(|m| format!("{m:?}"));
     let slow = parse_path(input, &a2, &general).map(|m| format!("{m:?}"));
     assert_eq!(fast, slow, "path {:?}", String::from_utf8_lossy(input));
+    // As a header block's field, whose folds the split has checked (a short one is looked at
+    // whole first there too).
+    let mut message = b"To:".to_vec();
+    message.extend_from_slice(input);
+    message.extend_from_slice(b"\r\n\r\n");
+    let block_arena = Arena::new(1 << 20);
+    let Ok(block) = parse_header_block(&message, &block_arena, &Options::DEFAULT) else {
+        return;
+    };
+    let Some(field) = block.fields.first().filter(|f| f.value == input) else {
+        return;
+    };
+    let (a1, a2) = (Arena::new(1 << 20), Arena::new(1 << 20));
+    let fast = field
+        .parse_address_list(&a1, &opts)
+        .map(|l| format!("{:?}", l.addresses));
+    let slow = field
+        .parse_address_list(&a2, &general)
+        .map(|l| format!("{:?}", l.addresses));
+    assert_eq!(fast, slow, "field {:?}", String::from_utf8_lossy(input));
+    let (a1, a2) = (Arena::new(1 << 20), Arena::new(1 << 20));
+    let fast = field.parse_path(&a1, &opts).map(|m| format!("{m:?}"));
+    let slow = field.parse_path(&a2, &general).map(|m| format!("{m:?}"));
+    assert_eq!(
+        fast,
+        slow,
+        "field path {:?}",
+        String::from_utf8_lossy(input)
+    );
 }
 
 fn tight(tokens: u32, addresses: u32, depth: u32, local: usize, domain: usize) -> Options {
