@@ -162,10 +162,11 @@ pub(crate) struct Cursor<'a, 'o> {
 }
 
 /// `input` as text, or `None` if it is not UTF-8. Mail is nearly all ASCII: a field of up to
-/// 1 KiB is first looked at a word at a time for a byte above 0x7F (`ascii`), and meets the
+/// 64 bytes is first looked at a word at a time for a byte above 0x7F (`ascii`), and meets the
 /// UTF-8 validator only if there is one; a longer one goes to simdutf8 at once, whose vector
 /// loop passes ASCII faster than the word loop (0.38 against 0.44 instructions a byte on the
-/// shapes refused at once, at 1 MiB).
+/// shapes refused at once, at 1 MiB; on the real-mail values, 1.7360 M instructions a pass
+/// with the look up to 64 bytes, 1.7363 M to 128, 1.7388 M to 256, 1.7415 M to 1 KiB).
 #[inline(always)]
 fn as_text(input: &[u8]) -> Option<&str> {
     if input.len() <= ASCII_LOOK_BYTES_MAX {
@@ -177,7 +178,7 @@ fn as_text(input: &[u8]) -> Option<&str> {
 }
 
 /// Up to this length a field's text is looked for as ASCII first ([`as_text`]).
-const ASCII_LOOK_BYTES_MAX: usize = 1024;
+const ASCII_LOOK_BYTES_MAX: usize = 64;
 
 impl<'a, 'o> Cursor<'a, 'o> {
     /// A cursor at the start of `input`; `text` is the input as text when the caller has
@@ -446,7 +447,7 @@ mod tests {
     use super::{as_text, find3};
 
     /// ASCII, UTF-8 of every width and bytes that are not UTF-8, at every place in inputs of
-    /// every length to past four words: the validator's answer, the same text.
+    /// every length to past the 64 bytes where the ASCII look stops: the validator's answer.
     #[test]
     fn as_text_gives_what_the_validator_gives() {
         let pieces: [&[u8]; 7] = [
@@ -459,8 +460,8 @@ mod tests {
             b"\x7f",
         ];
         let mut tried = 0;
-        for len in (0..40).chain(1020..1030) {
-            for at in (0..=len).filter(|&at| at < 40 || at + 40 > len) {
+        for len in 0..80 {
+            for at in 0..=len {
                 for piece in pieces {
                     let mut input = vec![b'a'; len];
                     input.splice(at..at, piece.iter().copied());
