@@ -12,7 +12,7 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::address::{Address, AddressList, Group, Mailbox};
 use crate::arena::Arena;
-use crate::common_mailbox::Stop;
+use crate::common_mailbox::{Stop, LONE_ALONE_BYTES_MAX, LONE_FIELD_BYTES_MAX};
 use crate::cursor::Cursor;
 use crate::error::{ErrorKind, Result};
 use crate::limits::Options;
@@ -41,23 +41,19 @@ pub(crate) fn address_list_in<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<AddressList<'a>> {
-    let mut c = Cursor::new(input, text, true, arena, opts)?;
+    let mut c = Cursor::new(input, text, arena, opts)?;
     // One address alone first (see `lone_common`): for a value given alone, before its line
-    // breaks are checked; for a header block's field (checked already) only when it is
-    // short, where it is nearly always one address: on longer ones a look that fails, at a
-    // list, cost more than the looks that succeed saved (real-mail fields: 2.274 M
-    // instructions a pass with no look, 2.235 M with it up to 40 bytes, 2.244 M up to 96;
-    // the valid corpus, which has short lists, 106.7 K, 106.7 K, 111.0 K).
-    if !folds_checked || input.len() <= LONE_FIELD_BYTES_MAX {
-        if let Some(m) = c.lone_common() {
-            // Where the general path would be when it puts the list in the arena.
-            c.pos = input.len();
-            let one = arena.bump().try_alloc(Address::Mailbox(m));
-            let one = c.arena_ok(one.map_err(|_| crate::cursor::Exhausted))?;
-            return Ok(AddressList {
-                addresses: core::slice::from_ref(one),
-            });
-        }
+    // breaks are checked; for a header block's field (checked already) only when it is short.
+    let lone_max = if folds_checked {
+        LONE_FIELD_BYTES_MAX
+    } else {
+        LONE_ALONE_BYTES_MAX
+    };
+    if let Some(m) = c.lone_common(lone_max) {
+        // Where the general path would be when it puts the list in the arena.
+        c.pos = input.len();
+        let addresses = c.arena_ok(one_in(arena, Address::Mailbox(m)))?;
+        return Ok(AddressList { addresses });
     }
     if !folds_checked {
         crate::cfws::check_folds(input)?;
@@ -157,11 +153,20 @@ impl<'a> Addresses<'a> {
     ) -> core::result::Result<&'a [Address<'a>], crate::cursor::Exhausted> {
         match self.first {
             None => Ok(self.all.into_bump_slice()),
-            Some(a) => match self.arena.bump().try_alloc(a) {
-                Ok(one) => Ok(core::slice::from_ref(one)),
-                Err(_) => Err(crate::cursor::Exhausted),
-            },
+            Some(a) => one_in(self.arena, a),
         }
+    }
+}
+
+/// A list of one address, allocated in the arena at its exact size.
+#[inline(always)]
+fn one_in<'a>(
+    arena: &'a Arena,
+    a: Address<'a>,
+) -> core::result::Result<&'a [Address<'a>], crate::cursor::Exhausted> {
+    match arena.bump().try_alloc(a) {
+        Ok(one) => Ok(core::slice::from_ref(one)),
+        Err(_) => Err(crate::cursor::Exhausted),
     }
 }
 
@@ -193,9 +198,6 @@ fn reserve<'a>(
     c.arena_ok(list.try_reserve(2).map_err(|_| crate::cursor::Exhausted))
 }
 
-/// A header block's field up to this length is first looked at as one address.
-const LONE_FIELD_BYTES_MAX: usize = 40;
-
 /// Room for this many addresses when the list takes its second one: most lists of more than
 /// one are short, and each growth in a bump arena is a copy.
 const LIST_FIRST: usize = 4;
@@ -225,10 +227,13 @@ pub(crate) fn path_in<'a>(
     arena: &'a Arena,
     opts: &Options,
 ) -> Result<Option<Mailbox<'a>>> {
-    let mut c = Cursor::new(input, text, true, arena, opts)?;
+    let mut c = Cursor::new(input, text, arena, opts)?;
     if !folds_checked {
         // As in a list; a display name is not a path's, and the general path reports it.
-        if let Some(m) = c.lone_common().filter(|m| m.name.is_none()) {
+        if let Some(m) = c
+            .lone_common(LONE_ALONE_BYTES_MAX)
+            .filter(|m| m.name.is_none())
+        {
             return Ok(Some(m));
         }
         crate::cfws::check_folds(input)?;

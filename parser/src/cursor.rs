@@ -68,9 +68,8 @@ pub(crate) const fn stop_bits(member: &[bool; 256]) -> StopBits {
 /// shifted so that bit 0 is `i`, with the end of the input as one more stop.
 #[inline(always)]
 pub(crate) fn run_end(input: &[u8], mut i: usize, stops: &StopBits) -> usize {
-    let word_stops = |c: &[u8; 8]| word_stops(c, stops);
     while let Some(c) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let stop = word_stops(c);
+        let stop = word_stops(c, stops);
         if stop != 0 {
             return i + stop.trailing_zeros() as usize;
         }
@@ -82,7 +81,7 @@ pub(crate) fn run_end(input: &[u8], mut i: usize, stops: &StopBits) -> usize {
         .and_then(|r| r.first_chunk::<8>())
     {
         Some(c) if i <= len => {
-            let stop = (u32::from(word_stops(c)) >> (i + 8 - len)) | (1 << (len - i));
+            let stop = (u32::from(word_stops(c, stops)) >> (i + 8 - len)) | (1 << (len - i));
             i + stop.trailing_zeros() as usize
         }
         // An input shorter than eight bytes.
@@ -182,11 +181,12 @@ const ASCII_LOOK_BYTES_MAX: usize = 64;
 
 impl<'a, 'o> Cursor<'a, 'o> {
     /// A cursor at the start of `input`; `text` is the input as text when the caller has
-    /// checked it (it must be the same bytes), else it is checked here.
+    /// checked it (it must be the same bytes), else it is checked here. The input's line
+    /// breaks are the caller's to check ([`check_folds`](crate::cfws::check_folds)), after
+    /// its look for one common address, which takes none.
     pub fn new(
         input: &'a [u8],
         text: Option<&'a str>,
-        folds_checked: bool,
         arena: &'a Arena,
         opts: &'o Options,
     ) -> Result<Self> {
@@ -203,9 +203,6 @@ impl<'a, 'o> Cursor<'a, 'o> {
                 },
                 offset: limit,
             });
-        }
-        if !folds_checked {
-            crate::cfws::check_folds(input)?;
         }
         Ok(Cursor {
             input,

@@ -20,8 +20,9 @@ fn main() {
     let arg = |i: usize| std::env::args().nth(i);
     let n: usize = arg(1).and_then(|v| v.parse().ok()).unwrap_or(100);
     let which = arg(2).unwrap_or_else(|| "ours".into());
+    let time = arg(4).as_deref() == Some("time");
     if arg(3).as_deref() == Some("real-values") {
-        return values(n, &which, arg(4).as_deref() == Some("time"));
+        return values(n, &which, time);
     }
     let heads = match arg(3).as_deref() {
         Some("real-fields") => benches::real_mail_address_fields(),
@@ -41,13 +42,7 @@ fn main() {
         }
     };
     let bytes: usize = heads.iter().map(Vec::len).sum();
-    report(
-        n,
-        &which,
-        bytes,
-        arg(4).as_deref() == Some("time"),
-        &mut pass,
-    );
+    report(n, &which, bytes, time, &mut pass);
 }
 
 /// The `real-values` workload: every address field's value alone.

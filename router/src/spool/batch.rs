@@ -171,6 +171,16 @@ struct Work {
 }
 
 impl Work {
+    /// A message just claimed (C1), its attempts looked at (C2).
+    fn counted(claimed: Claimed, plan: Plan) -> Work {
+        Work {
+            claimed,
+            plan,
+            state: State::Counted,
+            conflict: None,
+        }
+    }
+
     fn advance(&mut self, to: State) {
         assert!(
             self.state < to,
@@ -420,14 +430,10 @@ impl Batch<'_, '_> {
                 Ok(Claim::Unchecked(c, e)) => {
                     // Released with the batch, its lock held until then (and kept if the
                     // release fails too: `release_uncommitted`).
-                    batch.push(Work {
-                        claimed: c,
-                        plan: Plan::Route {
-                            channels: Vec::new(),
-                        },
-                        state: State::Counted,
-                        conflict: None,
-                    });
+                    let plan = Plan::Route {
+                        channels: Vec::new(),
+                    };
+                    batch.push(Work::counted(c, plan));
                     return Err((batch, e.into()));
                 }
                 Err(e) => return Err((batch, e.into())),
@@ -454,12 +460,7 @@ impl Batch<'_, '_> {
                 },
             };
             bytes = bytes.saturating_add(c.meta.len);
-            batch.push(Work {
-                claimed: c,
-                plan,
-                state: State::Counted,
-                conflict: None,
-            });
+            batch.push(Work::counted(c, plan));
             // A count that could not be read: the message is released with the rest (dropped
             // unreleased, its lock would go and the next recovery would count a death that did
             // not happen; found by the spool fuzz target).

@@ -71,25 +71,19 @@ pub fn claim(po: &Postoffice, id: &str) -> io::Result<Claim> {
             // of its own files over another between our open and our rename. Routing the
             // file held and removing `work/<id>` at C6 would then delete a message never
             // read. `work/` is the router's alone, so what is there now stays there.
-            let moved = match fs.meta_at_step(Step::C1Check, &po.work, id) {
-                Ok(moved) => moved,
+            let claimed = Claimed {
+                id: id.to_string(),
+                file,
+                meta,
+            };
+            match fs.meta_at_step(Step::C1Check, &po.work, id) {
+                Ok(Some(m)) if m.dev == meta.dev && m.ino == meta.ino => {
+                    return Ok(Claim::Won(claimed))
+                }
+                Ok(_) => {}
                 // The disk's fault, not the message's. Whatever file `work/<id>` now is, the
                 // release puts it back in `router/<id>`.
-                Err(e) => {
-                    let claimed = Claimed {
-                        id: id.to_string(),
-                        file,
-                        meta,
-                    };
-                    return Ok(Claim::Unchecked(claimed, e));
-                }
-            };
-            if moved.is_some_and(|m| m.dev == meta.dev && m.ino == meta.ino) {
-                return Ok(Claim::Won(Claimed {
-                    id: id.to_string(),
-                    file,
-                    meta,
-                }));
+                Err(e) => return Ok(Claim::Unchecked(claimed, e)),
             }
             // Another file: put it back, for a later sweep to claim as itself. The file held
             // has no name left (its owner replaced it): dropped with our lock. Whatever the
