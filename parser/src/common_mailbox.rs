@@ -185,7 +185,12 @@ impl<'a> Cursor<'a, '_> {
             }
             self.tokens += m.tokens;
             self.addresses += 1;
-            let mut j = fws_end(input, m.end);
+            // An unangled address's end is past its white space already.
+            let mut j = if m.angled {
+                fws_end(input, m.end)
+            } else {
+                m.end
+            };
             self.pos = j;
             list.push(self, Address::Mailbox(m.mailbox))?;
             match input.get(j) {
