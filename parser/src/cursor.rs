@@ -395,9 +395,19 @@ impl<'a> Buf<'a> {
         Ok(())
     }
 
-    /// Makes room for `n` more bytes at once.
+    /// Makes room for `n` more bytes at once, exactly (for a buffer that will not grow again).
     pub fn reserve(&mut self, n: usize) -> core::result::Result<(), Exhausted> {
         self.v.try_reserve_exact(n).map_err(|_| Exhausted)
+    }
+
+    /// Makes room for `n` more bytes at once, growing as pushes do (at least doubling), so
+    /// that a buffer made room in again and again is still copied a bounded number of times
+    /// a byte.
+    pub fn make_room(&mut self, n: usize) -> core::result::Result<(), Exhausted> {
+        if self.v.capacity() - self.v.len() < n {
+            self.v.try_reserve(n).map_err(|_| Exhausted)?;
+        }
+        Ok(())
     }
 
     /// Appends `n` zero bytes and returns them for a decoder to write into.
