@@ -6,7 +6,8 @@
 //!
 //! `profile-valid N ours|ours-split|mail-parser [valid|real|real-fields|real-values]`
 //! (`ours-split`: the header block's split and its field names only), or
-//! `profile-valid N ours shape:NAME:BYTES` (one malformed shape, caps raised).
+//! `profile-valid N ours shape:NAME:BYTES` (one malformed shape, caps raised), or
+//! `profile-valid 0 ours shapes` (their names).
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
@@ -18,6 +19,13 @@ fn main() {
     // of the parser's worst-case work, in instructions: compare 1024 and 1048576).
     if let Some(spec) = third.strip_prefix("shape:") {
         return shape(n, spec);
+    }
+    // `shapes`: the names of the malformed shapes, one a line (for `benches/tools/linearity`).
+    if third == "shapes" {
+        for s in benches::SHAPES {
+            println!("{}", s.name);
+        }
+        return;
     }
     // A fourth argument `general` turns the one-pass path for common shapes off (before/after).
     let opts = mailaddr::Options {
