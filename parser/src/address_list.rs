@@ -139,17 +139,6 @@ fn read_list<'a, const LAZY: bool>(
 }
 
 impl Cursor<'_, '_> {
-    /// Whether [`skip_cfws`](Cursor::skip_cfws) would take nothing, or one space alone: no
-    /// line break either way.
-    #[inline(always)]
-    fn at_plain_cfws(&self) -> bool {
-        let wsp = |b: Option<&u8>| b.is_some_and(|&b| crate::cursor::is_fws(b) || b == b'(');
-        match self.input.get(self.pos) {
-            Some(b' ') => !wsp(self.input.get(self.pos + 1)),
-            b => !wsp(b),
-        }
-    }
-
     /// Checks the line breaks from the cursor on; they are checked from then on.
     #[cold]
     fn check_folds_here(&self, unchecked: &mut bool) -> Result<()> {

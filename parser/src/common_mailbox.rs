@@ -136,7 +136,7 @@ pub(crate) const LONE_FIELD_BYTES_MAX: usize = 40;
 /// The end of the run of spaces and tabs starting at `i` (no line break).
 #[inline(always)]
 fn wsp_end(input: &[u8], mut i: usize) -> usize {
-    while matches!(input.get(i), Some(b' ' | b'\t')) {
+    while is_wsp(input.get(i)) {
         i += 1;
     }
     i

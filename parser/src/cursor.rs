@@ -27,6 +27,23 @@ pub(crate) const ATEXT: [bool; 256] = {
     t
 };
 
+/// A byte class: printable ASCII (0x21 to 0x7E) but the bytes of `except` (a field name's
+/// bytes, RFC 2047's `token`).
+pub(crate) const fn printable_except(except: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = true;
+        b += 1;
+    }
+    let mut k = 0;
+    while k < except.len() {
+        t[except[k] as usize] = false;
+        k += 1;
+    }
+    t
+}
+
 #[inline]
 pub(crate) fn is_atext(b: u8) -> bool {
     ATEXT[b as usize]

@@ -13,7 +13,7 @@ use nom::combinator::{eof, opt};
 use nom::sequence::preceded;
 use nom::Parser;
 
-use crate::cursor::{Buf, Exhausted};
+use crate::cursor::{printable_except, Buf, Exhausted};
 
 /// Cheap test: could `atom` be an encoded word at all?
 #[inline]
@@ -34,21 +34,7 @@ fn is_token_char(b: u8) -> bool {
     TOKEN[b as usize]
 }
 
-static TOKEN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0x21;
-    while b < 0x7F {
-        t[b] = true;
-        b += 1;
-    }
-    let especials = b"()<>@,;:\"/[]?.=*";
-    let mut k = 0;
-    while k < especials.len() {
-        t[especials[k] as usize] = false;
-        k += 1;
-    }
-    t
-};
+static TOKEN: [bool; 256] = printable_except(b"()<>@,;:\"/[]?.=*");
 
 /// The encoding a charset label names (`encoding_rs`'s WHATWG lookup, without the
 /// replacement encoding). The labels most mail uses are compared first, in any case: the

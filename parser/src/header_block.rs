@@ -17,7 +17,7 @@
 use bumpalo::collections::Vec as BumpVec;
 
 use crate::arena::Arena;
-use crate::cursor::{below_0e, run_end, stop_bits, sub_str, Exhausted, StopBits};
+use crate::cursor::{below_0e, printable_except, run_end, stop_bits, sub_str, Exhausted, StopBits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Options;
 
@@ -360,15 +360,7 @@ fn trim_name(raw: &[u8]) -> &[u8] {
 }
 
 /// The bytes of a field name: printable ASCII but `:` (RFC 5322 `ftext`).
-const NAME_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 33;
-    while b <= 126 {
-        t[b] = b != b':' as usize;
-        b += 1;
-    }
-    t
-};
+const NAME_BYTE: [bool; 256] = printable_except(b":");
 
 /// Where the name of an unusual field line ends (its colon), or the fault and its offset in
 /// the line: no colon, or no name ([`ErrorKind::MalformedField`] at the line), or a byte that
