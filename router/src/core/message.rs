@@ -54,7 +54,7 @@ pub struct Processed {
 
 impl Processed {
     /// Notes a header fault for the log; past [`HEADER_FAULTS_MAX`] only that more were seen
-    /// (a field of 2 048 addresses must not make 2 048 log lines).
+    /// (a field of 8 192 addresses must not make 8 192 log lines).
     fn header_fault(&mut self, text: String) {
         match self.header_faults.len() {
             n if n < HEADER_FAULTS_MAX => self.header_faults.push(text),
