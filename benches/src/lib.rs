@@ -509,3 +509,59 @@ pub fn release_router() -> std::path::PathBuf {
     );
     bin
 }
+
+/// What the router's message core made of a set of messages, each given the envelope an SMTP
+/// server writes for one local recipient ([`route_with_one_recipient`]).
+#[derive(Debug, Default)]
+pub struct RoutedTally {
+    pub routed: usize,
+    /// `name: reason` of each message parked.
+    pub parked: Vec<String>,
+    /// Routed, but not to one output ending with the message exactly as it came.
+    pub changed: Vec<String>,
+    /// Routed with a header fault logged (a field the router does not need).
+    pub logged: usize,
+}
+
+impl std::fmt::Display for RoutedTally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} routed ({} not untouched), {} parked, {} with header faults logged",
+            self.routed,
+            self.changed.len(),
+            self.parked.len(),
+            self.logged
+        )
+    }
+}
+
+/// Routes each `(name, message)` through the router's message core (`Processor`, no spool)
+/// with the envelope `from <sender>`, `to <user@example.org>`, `example.org` local: the set-up
+/// of the real-mail tests (the shared sample, other parsers' test mail).
+pub fn route_with_one_recipient(messages: &[(String, Vec<u8>)], sender: &str) -> RoutedTally {
+    use router::core::message::{Outcome, Processor};
+    let mut c = router::config::Config::default();
+    c.routing.local_domains = vec!["example.org".into()];
+    let p = Processor::from_config(&c, &router::core::table::InMemory::default())
+        .expect("the default tables load");
+    let mut arena = p.arena();
+    let mut t = RoutedTally::default();
+    for (name, bytes) in messages {
+        let mut input = format!("from <{sender}>\nto <user@example.org>\nenv-end\n").into_bytes();
+        input.extend_from_slice(bytes);
+        let r = p.process("test", &input, &mut arena);
+        t.logged += usize::from(!r.header_faults.is_empty());
+        match r.outcome {
+            Outcome::Route(o) => {
+                t.routed += 1;
+                if !(o.len() == 1 && o[0].0 == "local" && o[0].1.ends_with(bytes)) {
+                    t.changed.push(name.clone());
+                }
+            }
+            Outcome::Park(reason) => t.parked.push(format!("{name}: {}", reason.code())),
+            Outcome::Control { .. } => t.changed.push(format!("{name}: a control file")),
+        }
+    }
+    t
+}
