@@ -7,6 +7,9 @@
 //!
 //! A word that does not match the grammar, names an unknown charset or has bad base64 is not
 //! decoded: the caller keeps its text as written, as RFC 2047 section 6.3 recommends.
+//!
+//! Adjacent words of one charset share a decoder ([`Run`]): a character an encoder split
+//! across two words (RFC 2047 section 5 forbids it) is decoded whole.
 
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::combinator::{eof, opt};
@@ -83,20 +86,57 @@ fn split(atom: &[u8]) -> Option<Parts<'_>> {
     })
 }
 
-/// Decodes `atom` into `out` if it is a decodable encoded word. Returns false (and leaves `out`
-/// as it was) if it is not.
-pub(crate) fn decode_into(atom: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhausted> {
+/// The decoder of a run of adjacent encoded words of one charset ([`decode_into`]): a
+/// character split across two words (RFC 2047 forbids it; some encoders do it, and
+/// mail-parser and others join the words' bytes) is decoded whole, not as two U+FFFD.
+/// `finish` it where the run ends: an incomplete character left then becomes U+FFFD.
+#[derive(Default)]
+pub(crate) struct Run {
+    decoder: Option<(&'static encoding_rs::Encoding, encoding_rs::Decoder)>,
+}
+
+impl Run {
+    /// Ends the run: whatever its decoder still holds (the start of a character no later word
+    /// finished) is written to `out` as U+FFFD.
+    #[inline]
+    pub(crate) fn finish(&mut self, out: &mut Buf<'_>) -> Result<(), Exhausted> {
+        let Some((_, mut decoder)) = self.decoder.take() else {
+            return Ok(());
+        };
+        decode_tail(&mut decoder, out, out.len(), true)
+    }
+}
+
+/// Decodes the encoded word `atom` onto `out`, continuing `run` when the word's charset is the
+/// run's (the caller calls this only for a word adjacent to the run's last one) and starting
+/// a new run otherwise, the old one finished first. `Ok(false)` if the word cannot be
+/// decoded: then the run is finished (its tail written) and nothing of the word is, and the
+/// caller writes the word as it is.
+pub(crate) fn decode_into(
+    atom: &[u8],
+    out: &mut Buf<'_>,
+    run: &mut Run,
+) -> Result<bool, Exhausted> {
     let Some(parts) = split(atom) else {
+        run.finish(out)?;
         return Ok(false);
     };
     let Some(encoding) = encoding_for(parts.charset) else {
+        run.finish(out)?;
         return Ok(false);
+    };
+    let mut decoder = match run.decoder.take() {
+        Some((e, d)) if e == encoding => d,
+        other => {
+            run.decoder = other;
+            run.finish(out)?;
+            encoding.new_decoder_without_bom_handling()
+        }
     };
     // Room for the raw bytes (at most as long as the text) and their decoding after them, in
     // one reservation (growing as the bytes came cost two or three copies a word). Not an
     // exact one: a name of many words would be copied whole for each (`encoded-words` at
     // 1 MiB: 5 492 instructions a byte, against 85 at 1 KiB).
-    let mut decoder = encoding.new_decoder_without_bom_handling();
     let Some(room) = decoder
         .max_utf8_buffer_length(parts.text.len())
         .and_then(|max| max.checked_add(parts.text.len()))
@@ -115,10 +155,65 @@ pub(crate) fn decode_into(atom: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhaus
     };
     if !raw_ok {
         out.truncate(mark);
+        // The word is written as it is: the run before it ends here.
+        run.decoder = Some((encoding, decoder));
+        run.finish(out)?;
         return Ok(false);
     }
-    // Decode the charset. The raw bytes sit at out[mark..]; copy them aside within the arena
-    // by decoding them after themselves, then move the result down.
+    // The last bytes, before they are decoded over: whether the decoder may be left holding
+    // the start of a character.
+    let holds = may_hold_bytes(encoding, &out.as_slice()[mark..]);
+    decode_tail(&mut decoder, out, mark, false)?;
+    // A decoder that holds nothing is dropped: a new one for the next word decodes the same,
+    // and the run's end then costs no flush (a decode call a word on the valid corpus).
+    run.decoder = holds.then_some((encoding, decoder));
+    Ok(true)
+}
+
+/// Whether a decoder of `encoding` that has just been given `raw` (not as the last input) may
+/// hold the start of a character: never for a single-byte encoding; for UTF-8 when a lead
+/// byte among the last three wants more bytes than follow it, or when `raw` is one or two
+/// continuation bytes (of a character begun in an earlier word); for any other encoding, maybe.
+/// It may say yes where the decoder holds nothing (the flush then writes nothing); it must
+/// never say no where it holds something (`text_cut_anywhere_into_encoded_words_decodes_whole`).
+fn may_hold_bytes(encoding: &'static encoding_rs::Encoding, raw: &[u8]) -> bool {
+    if encoding.is_single_byte() {
+        return false;
+    }
+    if encoding != encoding_rs::UTF_8 {
+        return true;
+    }
+    for back in 1..=raw.len().min(3) {
+        let b = raw[raw.len() - back];
+        if b < 0x80 {
+            return false;
+        }
+        if b >= 0xC0 {
+            let wants = if b >= 0xF0 {
+                4
+            } else if b >= 0xE0 {
+                3
+            } else {
+                2
+            };
+            return wants > back;
+        }
+    }
+    // Only continuation bytes: fewer than three may finish a character the decoder held from
+    // the words before; after three, any character is complete or refused.
+    raw.len() < 3
+}
+
+/// Decodes the raw bytes at `out[mark..]` with `decoder` (`last`: no more bytes follow, so
+/// an incomplete character becomes U+FFFD) and leaves the UTF-8 in their place: decoded after
+/// themselves within the arena, then moved down.
+#[inline(always)]
+fn decode_tail(
+    decoder: &mut encoding_rs::Decoder,
+    out: &mut Buf<'_>,
+    mark: usize,
+    last: bool,
+) -> Result<(), Exhausted> {
     let raw_len = out.len() - mark;
     let Some(max) = decoder.max_utf8_buffer_length(raw_len) else {
         return Err(Exhausted);
@@ -127,14 +222,14 @@ pub(crate) fn decode_into(atom: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhaus
     out.extend_zeroed(max)?;
     let written = {
         let (src, dst) = split_buf(out, mark, dst_start);
-        let (_result, _read, written, _replaced) = decoder.decode_to_utf8(src, dst, true);
+        let (_result, _read, written, _replaced) = decoder.decode_to_utf8(src, dst, last);
         written
     };
     // Move the decoded text down over the raw bytes.
     let decoded_end = dst_start + written;
     shift_down(out, dst_start, decoded_end, mark);
     out.truncate(mark + written);
-    Ok(true)
+    Ok(())
 }
 
 fn split_buf<'b>(out: &'b mut Buf<'_>, mark: usize, dst_start: usize) -> (&'b [u8], &'b mut [u8]) {
@@ -147,6 +242,7 @@ fn shift_down(out: &mut Buf<'_>, from: usize, to: usize, dest: usize) {
     out.as_mut_slice().copy_within(from..to, dest);
 }
 
+#[inline]
 fn base64_into(text: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhausted> {
     let mut acc: u32 = 0;
     let mut bits = 0u32;
@@ -171,6 +267,7 @@ fn base64_into(text: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhausted> {
     Ok(true)
 }
 
+#[inline]
 fn q_into(text: &[u8], out: &mut Buf<'_>) -> Result<(), Exhausted> {
     let mut i = 0;
     while i < text.len() {

@@ -2,7 +2,9 @@
 //!
 //! The decoded name is the phrase with comments removed, each run of white space and comments
 //! turned into one space, quoted strings unquoted, and RFC 2047 encoded words decoded (white
-//! space between two adjacent encoded words is dropped, as RFC 2047 section 6.2 says).
+//! space between two adjacent encoded words is dropped, as RFC 2047 section 6.2 says, and a
+//! run of them in one charset is decoded as one byte sequence, so that a character an encoder
+//! split across two words comes out whole).
 //! Encoded words are decoded only where RFC 2047 allows them in a phrase, as whole atoms; text
 //! inside quotes is never decoded. Bytes that are not UTF-8 become U+FFFD when
 //! `allow_8bit_display_name` is on, else [`ErrorKind::InvalidUtf8`].
@@ -63,6 +65,9 @@ impl<'a> Cursor<'a, '_> {
         let mut pending_space = false;
         let mut prev_encoded = false;
         let mut first = true;
+        // The decoder of the run of adjacent encoded words being read: a character split
+        // across two of them is decoded whole ([`encoded_word::Run`]).
+        let mut run = encoded_word::Run::default();
         while self.pos < end {
             let at = self.pos;
             let b = input[at];
@@ -72,6 +77,16 @@ impl<'a> Cursor<'a, '_> {
                 continue;
             }
             let space = pending_space && !first;
+            let atom_end = if is_atext(b) {
+                at + span_while(self.rest(), is_atext)
+            } else {
+                at
+            };
+            let encoded = encoded_word::looks_encoded(&input[at..atom_end]);
+            if !encoded {
+                // Anything but an encoded word ends the run before it.
+                self.arena_ok(run.finish(out))?;
+            }
             let mark = out.len();
             let ok = if b == b'"' {
                 let q = self.scan_quoted()?;
@@ -80,18 +95,16 @@ impl<'a> Cursor<'a, '_> {
                 self.arena_ok(unquote_into(&input[q.start..q.end], out))?;
                 self.arena_ok(self.fix_utf8(out, mark))?
             } else if is_atext(b) {
-                self.pos += span_while(self.rest(), is_atext);
-                let atom = &input[at..self.pos];
+                self.pos = atom_end;
+                let atom = &input[at..atom_end];
                 // Adjacent encoded words are joined without the space between them.
-                let encoded = encoded_word::looks_encoded(atom);
                 self.arena_ok(push_space(out, space && !(prev_encoded && encoded)))?;
-                let after_space = out.len();
-                if encoded && self.arena_ok(encoded_word::decode_into(atom, out))? {
+                if encoded && self.arena_ok(encoded_word::decode_into(atom, out, &mut run))? {
                     prev_encoded = true;
                     true
                 } else {
+                    // Written as it is (after the run's tail, if it ended the run).
                     prev_encoded = false;
-                    out.truncate(after_space);
                     self.arena_ok(out.push(atom))?;
                     self.arena_ok(self.fix_utf8(out, mark))?
                 }
@@ -109,7 +122,7 @@ impl<'a> Cursor<'a, '_> {
             pending_space = false;
             first = false;
         }
-        Ok(())
+        self.arena_ok(run.finish(out))
     }
 
     /// Makes `out[mark..]` valid UTF-8: unchanged if it is; with U+FFFD for each bad sequence
