@@ -8,23 +8,17 @@
 
 use std::process::Command;
 
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
+use benches::cannot_run_here;
 
 #[test]
 fn work_per_byte_does_not_grow_with_the_input() {
-    let cannot = |why: &str| {
-        if under_ci() {
-            panic!("the linearity check cannot run under CI: {why}");
-        }
-        eprintln!("skipped: {why}");
-    };
     if cfg!(debug_assertions) {
-        return cannot("a debug build (run the tests with --release)");
+        return cannot_run_here(
+            "the linearity check: a debug build (run the tests with --release)",
+        );
     }
     if Command::new("valgrind").arg("--version").output().is_err() {
-        return cannot("valgrind is not installed");
+        return cannot_run_here("the linearity check: valgrind is not installed");
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/linearity");
     let out = Command::new(script)

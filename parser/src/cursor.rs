@@ -421,10 +421,7 @@ impl<'a> Buf<'a> {
     /// that a buffer made room in again and again is still copied a bounded number of times
     /// a byte.
     pub fn make_room(&mut self, n: usize) -> core::result::Result<(), Exhausted> {
-        if self.v.capacity() - self.v.len() < n {
-            self.v.try_reserve(n).map_err(|_| Exhausted)?;
-        }
-        Ok(())
+        self.v.try_reserve(n).map_err(|_| Exhausted)
     }
 
     /// Appends `n` zero bytes and returns them for a decoder to write into.

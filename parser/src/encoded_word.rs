@@ -110,19 +110,17 @@ impl Run {
 /// Decodes the encoded word `atom` onto `out`, continuing `run` when the word's charset is the
 /// run's (the caller calls this only for a word adjacent to the run's last one) and starting
 /// a new run otherwise, the old one finished first. `Ok(false)` if the word cannot be
-/// decoded: then the run is finished (its tail written) and nothing of the word is, and the
-/// caller writes the word as it is.
+/// decoded: nothing of it is written, and the caller ends the run and writes the word as it
+/// is.
 pub(crate) fn decode_into(
     atom: &[u8],
     out: &mut Buf<'_>,
     run: &mut Run,
 ) -> Result<bool, Exhausted> {
     let Some(parts) = split(atom) else {
-        run.finish(out)?;
         return Ok(false);
     };
     let Some(encoding) = encoding_for(parts.charset) else {
-        run.finish(out)?;
         return Ok(false);
     };
     let mut decoder = match run.decoder.take() {
@@ -155,9 +153,8 @@ pub(crate) fn decode_into(
     };
     if !raw_ok {
         out.truncate(mark);
-        // The word is written as it is: the run before it ends here.
+        // The run is left as it was, for the caller to end.
         run.decoder = Some((encoding, decoder));
-        run.finish(out)?;
         return Ok(false);
     }
     // The last bytes, before they are decoded over: whether the decoder may be left holding
@@ -242,7 +239,6 @@ fn shift_down(out: &mut Buf<'_>, from: usize, to: usize, dest: usize) {
     out.as_mut_slice().copy_within(from..to, dest);
 }
 
-#[inline]
 fn base64_into(text: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhausted> {
     let mut acc: u32 = 0;
     let mut bits = 0u32;
@@ -267,7 +263,6 @@ fn base64_into(text: &[u8], out: &mut Buf<'_>) -> Result<bool, Exhausted> {
     Ok(true)
 }
 
-#[inline]
 fn q_into(text: &[u8], out: &mut Buf<'_>) -> Result<(), Exhausted> {
     let mut i = 0;
     while i < text.len() {

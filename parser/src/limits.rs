@@ -74,9 +74,10 @@ pub struct Limits {
     /// Cap. Capacity of the arena a caller should build with [`Arena::for_limits`](crate::Arena::for_limits).
     /// Default 1 MiB: a field of `addresses_max` of the smallest addresses (`a@b,` 8 192
     /// times, 32 KiB) takes 576 KiB (72 bytes an address, reserved at once), the densest
-    /// shape in arena bytes found (`g:a@b;,`: a group of one, 4 096 of each) 864 KiB, and a whole
-    /// header block of real list addresses (7 876 of `bob@acme.io, `) 554 KiB: 1 MiB holds any
-    /// one field that passes the other caps, and is small next to a worker's memory limit. Crossing it: [`ErrorKind::ArenaExhausted`](crate::ErrorKind::ArenaExhausted).
+    /// shape in arena bytes found (`g:a@b;,`: a group of one, 4 096 of each) 864 KiB, and a
+    /// whole header block of real list addresses (7 876 of `bob@acme.io, `) 554 KiB: 1 MiB
+    /// holds any one field that passes the other caps, and is small next to a worker's memory
+    /// limit. Crossing it: [`ErrorKind::ArenaExhausted`](crate::ErrorKind::ArenaExhausted).
     pub arena_bytes_max: usize,
 }
 

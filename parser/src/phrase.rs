@@ -94,7 +94,7 @@ impl<'a> Cursor<'a, '_> {
                 self.arena_ok(push_space(out, space))?;
                 self.arena_ok(unquote_into(&input[q.start..q.end], out))?;
                 self.arena_ok(self.fix_utf8(out, mark))?
-            } else if is_atext(b) {
+            } else if atom_end > at {
                 self.pos = atom_end;
                 let atom = &input[at..atom_end];
                 // Adjacent encoded words are joined without the space between them.
@@ -103,8 +103,9 @@ impl<'a> Cursor<'a, '_> {
                     prev_encoded = true;
                     true
                 } else {
-                    // Written as it is (after the run's tail, if it ended the run).
+                    // Written as it is, after the tail of the run it ends.
                     prev_encoded = false;
+                    self.arena_ok(run.finish(out))?;
                     self.arena_ok(out.push(atom))?;
                     self.arena_ok(self.fix_utf8(out, mark))?
                 }
