@@ -12,7 +12,9 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::address::{Address, AddressList, Group, Mailbox};
 use crate::arena::Arena;
-use crate::common_mailbox::{Stop, LONE_ALONE_BYTES_MAX, LONE_FIELD_BYTES_MAX};
+use crate::common_mailbox::{
+    Stop, LONE_ALONE_BYTES_MAX, LONE_FIELD_BYTES_MAX, LONE_PATH_BYTES_MAX,
+};
 use crate::cursor::Cursor;
 use crate::error::{ErrorKind, Result};
 use crate::limits::Options;
@@ -278,7 +280,7 @@ pub(crate) fn path_in<'a>(
     if !folds_checked {
         // As in a list; a display name is not a path's, and the general path reports it.
         if let Some(m) = c
-            .lone_common(LONE_ALONE_BYTES_MAX)
+            .lone_common(LONE_PATH_BYTES_MAX)
             .filter(|m| m.name.is_none())
         {
             return Ok(Some(m));
