@@ -536,6 +536,16 @@ impl std::fmt::Display for RoutedTally {
     }
 }
 
+impl RoutedTally {
+    /// Prints the tally of `messages` messages and asserts that none was parked and each was
+    /// routed to one `local` output ending with the message exactly as it came.
+    pub fn assert_all_routed_untouched(&self, messages: usize) {
+        eprintln!("{messages} messages: {self}");
+        assert!(self.parked.is_empty(), "parked: {:?}", self.parked);
+        assert!(self.changed.is_empty(), "changed: {:?}", self.changed);
+    }
+}
+
 /// Whether this runs under CI (`CI=true` or `1`), where a check that cannot run must fail.
 pub fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

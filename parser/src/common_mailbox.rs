@@ -252,12 +252,11 @@ impl<'a> Cursor<'a, '_> {
     /// around it, as most address fields are: its mailbox (the whole value read), or `None`.
     /// Looked for in a value of up to `bytes_max` ([`LONE_ALONE_BYTES_MAX`] for a list given
     /// alone, [`LONE_PATH_BYTES_MAX`] for a path given alone, [`LONE_FIELD_BYTES_MAX`] for a
-    /// header block's field), before any list is set up,
-    /// and for a value given alone before its line breaks are checked
-    /// ([`check_folds`](crate::cfws::check_folds)): a value it takes holds
-    /// no CR or LF (the shapes have none inside, and only spaces and tabs are taken around
-    /// them), so that check could find nothing, and the general path would give the same one
-    /// mailbox (`Options::general_path_only` turns this off with the rest).
+    /// header block's field), before any list is set up, and for a value given alone before
+    /// its line breaks are checked ([`check_folds`](crate::cfws::check_folds)): a value it
+    /// takes holds no CR or LF (the shapes have none inside, and only spaces and tabs are
+    /// taken around them), so that check could find nothing, and the general path would give
+    /// the same one mailbox (`Options::general_path_only` turns this off with the rest).
     #[inline(always)]
     pub(crate) fn lone_common(&self, bytes_max: usize) -> Option<Mailbox<'a>> {
         if self.opts.general_path_only || self.input.len() > bytes_max {
