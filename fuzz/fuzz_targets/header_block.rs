@@ -1,7 +1,8 @@
 //! Fuzz the header-block splitter and, through it, the address parser on every
 //! address-bearing field: no panic, arena caps hold, fields are in order inside the header,
 //! and each address field passes the address-list oracle; a field's text is its value when
-//! the block is UTF-8, and parsing through the field gives what parsing its bytes gives.
+//! the block is UTF-8, and parsing through the field gives what parsing its bytes gives. The
+//! split itself is the naive reference's (`parser/tests/common/naive_header_block.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,12 +10,40 @@ use mailaddr::{parse_address_list, parse_header_block, parse_path, AddressField,
 
 #[path = "common.rs"]
 mod common;
+#[path = "../../parser/tests/common/naive_header_block.rs"]
+mod naive_header_block;
 
 fuzz_target!(|data: &[u8]| {
     let message = common::shape(data);
     let arena = Arena::new(32 * 1024);
     let mut field_arena = Arena::new(16 * 1024);
-    let Ok(block) = parse_header_block(&message, &arena, &Options::DEFAULT) else {
+    let split = parse_header_block(&message, &arena, &Options::DEFAULT);
+    // The split is the naive reference's, field by field, or the same error at the same
+    // offset, wherever no cap is met (the reference has none).
+    if split.as_ref().is_ok() || split.as_ref().is_err_and(|e| e.kind.limit().is_none()) {
+        let ours = split
+            .as_ref()
+            .map(|b| {
+                let fields = b.fields.iter().map(|f| {
+                    let text = f.text.map(str::to_string);
+                    (
+                        f.name.to_string(),
+                        f.value.to_vec(),
+                        f.offset,
+                        f.value_offset,
+                        text,
+                    )
+                });
+                (fields.collect::<Vec<_>>(), b.body_offset)
+            })
+            .map_err(|e| (e.kind.name(), e.offset));
+        assert_eq!(
+            ours,
+            naive_header_block::naive(&message),
+            "the split differs"
+        );
+    }
+    let Ok(block) = split else {
         assert!(arena.allocated_bytes() <= arena.capacity_bytes());
         return;
     };

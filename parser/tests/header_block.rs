@@ -8,79 +8,9 @@
 use mailaddr::{parse_header_block, Arena, Options};
 use proptest::prelude::*;
 
-type Naive = (Vec<(String, Vec<u8>, usize, usize, Option<String>)>, usize);
-
-/// `name` without the white space before its colon (obsolete syntax).
-fn trim_end(name: &[u8]) -> &[u8] {
-    let wsp = name
-        .iter()
-        .rev()
-        .take_while(|&&b| b == b' ' || b == b'\t')
-        .count();
-    &name[..name.len() - wsp]
-}
-
-fn naive(m: &[u8]) -> Result<Naive, (&'static str, usize)> {
-    let mut fields: Vec<(usize, usize, usize)> = Vec::new(); // (name offset, value offset, value end)
-                                                             // An mbox `From ` line at the very start is skipped (Options::DEFAULT allows it).
-    let mut pos = 0;
-    if m.starts_with(b"From ") {
-        pos = m
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(m.len(), |i| i + 1);
-    }
-    let body = loop {
-        if pos >= m.len() {
-            break m.len();
-        }
-        let lf = m[pos..].iter().position(|&b| b == b'\n');
-        let next = lf.map_or(m.len(), |i| pos + i + 1);
-        let mut content = &m[pos..lf.map_or(m.len(), |i| pos + i)];
-        if content.last() == Some(&b'\r') {
-            content = &content[..content.len() - 1];
-        }
-        match content.first() {
-            None => break next,
-            Some(b' ' | b'\t') => {
-                let Some(last) = fields.last_mut() else {
-                    return Err(("malformed-field", pos));
-                };
-                last.2 = pos + content.len();
-            }
-            Some(_) => {
-                let colon = content
-                    .iter()
-                    .position(|&b| b == b':')
-                    .ok_or(("malformed-field", pos))?;
-                let name = trim_end(&content[..colon]);
-                if name.is_empty() {
-                    return Err(("malformed-field", pos));
-                }
-                if let Some(i) = name.iter().position(|&b| !(33..=126).contains(&b)) {
-                    return Err(("invalid-field-name", pos + i));
-                }
-                fields.push((pos, pos + colon + 1, pos + content.len()));
-            }
-        }
-        pos = next;
-    };
-    let text = std::str::from_utf8(&m[..body]).ok();
-    let out = fields
-        .into_iter()
-        .map(|(off, voff, vend)| {
-            let name = String::from_utf8(trim_end(&m[off..voff - 1]).to_vec()).unwrap();
-            (
-                name,
-                m[voff..vend].to_vec(),
-                off,
-                voff,
-                text.map(|t| t[voff..vend].to_string()),
-            )
-        })
-        .collect();
-    Ok((out, body))
-}
+#[path = "common/naive_header_block.rs"]
+mod naive_header_block;
+use naive_header_block::naive;
 
 /// A parse's answer as the tests compare it: the value, or the error's kind and offset.
 fn answer<T>(r: Result<T, mailaddr::Error>) -> Result<T, (&'static str, usize)> {
