@@ -496,8 +496,8 @@ fn name_end(message: &[u8], from: usize, len: usize) -> usize {
 /// line, which is safe to read and cannot lengthen the run (the line ends at a CR or LF, or
 /// with the input); with fewer than sixteen bytes left in the message, the words finish.
 /// (Against the words alone: 692 K instructions a pass on the real-mail sample's address
-/// fields' header blocks against 690 K, 3.83 M on its whole heads against 3.69 M, and 10 % less time
-/// on the clock there.)
+/// fields' header blocks against 690 K, 3.83 M on its whole heads against 3.69 M, and 10 %
+/// less time on the clock there.)
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn name_end_sse2(message: &[u8], from: usize, len: usize) -> usize {
@@ -571,10 +571,6 @@ fn push_field<'a>(
 mod tests {
     use super::AddressField;
 
-    /// Both scans for a byte below 0x0E find what a byte-by-byte search finds: every byte
-    /// value at every place of inputs from 0 to 40 bytes long (so the sixteen-byte turns, the
-    /// byte-at-a-time tail and the seam between them are all met), alone and with a second
-    /// control after it, from every start.
     /// Both name scans find the run a byte-by-byte walk finds: every byte value at every
     /// place of lines from 0 to 40 bytes long, the message ending with the line or going on
     /// past it (with a name byte, which must not lengthen the run), from every start.
@@ -611,6 +607,10 @@ mod tests {
         assert!(tried > 1_000_000, "{tried}");
     }
 
+    /// Both scans for a byte below 0x0E find what a byte-by-byte search finds: every byte
+    /// value at every place of inputs from 0 to 40 bytes long (so the sixteen-byte turns, the
+    /// byte-at-a-time tail and the seam between them are all met), alone and with a second
+    /// control after it, from every start.
     #[test]
     fn the_control_scans_find_what_a_naive_search_finds() {
         let naive = |hay: &[u8], from: usize| (from..hay.len()).find(|&i| hay[i] < 0x0E);
