@@ -418,8 +418,10 @@ use next_control_sse2 as next_control;
 use next_control_words as next_control;
 
 /// [`next_control`] by SSE2, from safe code (`safe_arch`): sixteen bytes a turn, a byte below
-/// 0x0E exactly where its unsigned minimum with 0x0D is itself, then a byte at a time (only
-/// the message's last bytes: `hay` is all of it). Half the instructions of the word scan
+/// 0x0E exactly where its unsigned minimum with 0x0D is itself; the last bytes (`hay` is all
+/// of the message) as part of its last sixteen, a byte at a time only in a message shorter
+/// than that (the real fields 2.125 M -> 2.119 M a pass, 1.4 K fewer mispredicted branches,
+/// with callgrind's simulation). Half the instructions of the word scan
 /// below on the real-mail sample's header blocks (the header block alone: 778 K instructions
 /// a pass on its address fields against 692 K, 4.46 M on its whole heads against 3.83 M), and
 /// faster on the clock (14 % and 18 %): the compare is one instruction a step, where the word
@@ -442,6 +444,19 @@ fn next_control_sse2(hay: &[u8], from: usize) -> Option<usize> {
         }
     }
     let k = rest.len() - tail.len();
+    if tail.is_empty() {
+        return None;
+    }
+    // The last bytes: the message's last sixteen hold them at their end (when it has sixteen),
+    // shifted so that bit 0 is the tail's first byte. A byte loop here ran for each header
+    // that ends the input (the benches' heads, a message with no body), and its exit was
+    // mispredicted about once a head.
+    if let Some(last) = hay.last_chunk::<16>() {
+        let v = load_unaligned_m128i(last);
+        let below = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(min_u8_m128i(v, top), v)) as u32;
+        let below = below >> (16 - tail.len());
+        return (below != 0).then(|| from + k + below.trailing_zeros() as usize);
+    }
     tail.iter().position(|&b| b < 0x0E).map(|i| from + k + i)
 }
 
