@@ -8,6 +8,29 @@
 /// block is UTF-8) and the body offset.
 pub type Naive = (Vec<(String, Vec<u8>, usize, usize, Option<String>)>, usize);
 
+/// The splitter's answer in the reference's shape: its fields and body offset, or its
+/// error's kind and offset.
+pub fn in_reference_shape(
+    split: &Result<mailaddr::HeaderBlock<'_>, mailaddr::Error>,
+) -> Result<Naive, (&'static str, usize)> {
+    split
+        .as_ref()
+        .map(|b| {
+            let fields = b.fields.iter().map(|f| {
+                let text = f.text.map(str::to_string);
+                (
+                    f.name.to_string(),
+                    f.value.to_vec(),
+                    f.offset,
+                    f.value_offset,
+                    text,
+                )
+            });
+            (fields.collect(), b.body_offset)
+        })
+        .map_err(|e| (e.kind.name(), e.offset))
+}
+
 /// `name` without the white space before its colon (obsolete syntax).
 fn trim_end(name: &[u8]) -> &[u8] {
     let wsp = name
