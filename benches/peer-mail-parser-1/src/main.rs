@@ -122,7 +122,7 @@ fn main() {
             println!("both: {bytes} bytes x {n}, answer {total}");
             return;
         }
-        let mut rounds: Vec<(f64, f64)> = (0..ROUNDS)
+        let rounds: Vec<(f64, f64)> = (0..ROUNDS)
             .map(|_| {
                 let o = timed(n, bytes, &mut ours, &mut total);
                 (o, timed(n, bytes, &mut theirs, &mut total))
@@ -130,16 +130,16 @@ fn main() {
             .collect();
         let best = |side: fn(&(f64, f64)) -> f64| rounds.iter().map(side).fold(f64::MAX, f64::min);
         let (o, t) = (best(|r| r.0), best(|r| r.1));
-        rounds.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
-        let ratio = |r: &(f64, f64)| r.1 / r.0;
+        let mut ratios: Vec<f64> = rounds.iter().map(|(o, t)| t / o).collect();
+        ratios.sort_by(f64::total_cmp);
         println!(
             "{workload}: ours {o:.3} ns/byte, mail-parser-1 {t:.3} (best of {ROUNDS} rounds of \
              {n} passes over {bytes} bytes, alternated): {:.2}x; the rounds' own ratios: median \
              {:.2}x, {:.2}x-{:.2}x",
             t / o,
-            ratio(&rounds[ROUNDS / 2]),
-            ratio(&rounds[0]),
-            ratio(&rounds[ROUNDS - 1]),
+            ratios[ROUNDS / 2],
+            ratios[0],
+            ratios[ROUNDS - 1],
         );
         return;
     }
