@@ -192,6 +192,23 @@ pub fn count_mail_parser(m: &mail_parser::Message<'_>) -> usize {
         .sum()
 }
 
+/// mail-parser 0.11 on a whole message head: its header parse, walked by
+/// [`count_mail_parser`].
+pub fn mail_parser_011_head(message: &[u8]) -> usize {
+    mail_parser::MessageParser::new()
+        .parse_headers(message)
+        .map_or(0, |m| count_mail_parser(&m))
+}
+
+/// mail-parser 0.11 on one address field's value alone (`MessageStream::parse_address`, which
+/// reads up to the value's line end): the addresses it returned.
+pub fn mail_parser_011_value(value: &[u8]) -> usize {
+    mail_parser::parsers::MessageStream::new(value)
+        .parse_address()
+        .as_address()
+        .map_or(0, |a| a.iter().count())
+}
+
 /// Our parser on a whole message head: split the header block, parse every address field.
 /// Returns (mailboxes found, fields that failed), the answer the benches check.
 pub fn ours(

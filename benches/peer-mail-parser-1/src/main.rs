@@ -1,17 +1,18 @@
-//! The `profile-valid` workload with mail-parser 1.0.1 as the peer, for callgrind and for
-//! the clock: `N ours|mail-parser-1|both valid|real-fields|real-values [time]`.
+//! The `profile-valid` workload with mail-parser 1.0.1 and 0.11 as the peers, for callgrind
+//! and for the clock: `N ours|mail-parser-1|mail-parser-0.11|both|all valid|real-fields|real-values [time]`.
 //!
 //! Without `time`, runs N passes once and prints the answer (for callgrind: the difference of
 //! N passes and zero passes is the work). With `time`, 30 rounds of N passes: for one parser,
-//! the best ns per byte; for `both`, each round times ours then mail-parser's, back to back,
-//! so that the two see the same machine (this one is shared, and its load changes between
-//! runs by more than the difference being measured), and prints each side's best, the ratio
-//! of the bests, and the median and range of the 30 rounds' own ratios.
+//! the best ns per byte; for `both` (ours and mail-parser 1.0.1) or `all` (and 0.11), each
+//! round times the parsers back to back, so that they see the same machine (this one is
+//! shared, and its load changes between runs by more than the difference being measured),
+//! and prints each one's best, and for each peer the ratio of the bests and the median and
+//! range of the 30 rounds' own ratios.
 //!
 //! `real-fields` gives each parser the heads of the real-mail sample's address fields (the
 //! header block is split, then each address field parsed); `real-values` gives it each of
-//! those fields' values alone (ours: `parse_address_list` or `parse_path`; mail-parser:
-//! `HeaderForm::Addresses.parse`).
+//! those fields' values alone (ours: `parse_address_list` or `parse_path`; mail-parser 1.0.1:
+//! `HeaderForm::Addresses.parse`; 0.11: `MessageStream::parse_address`).
 
 /// What `benches::ours` counts, the same way: every address of every address field, found by
 /// walking the result (`benches::count_mail_parser` for mail-parser 0.11).
@@ -48,19 +49,24 @@ impl Inputs {
         }
     }
 
-    /// A pass of these inputs by `which` (`mail-parser-1`, or ours), with its own arenas.
+    /// A pass of these inputs by `which` (`mail-parser-1`, `mail-parser-0.11`, or ours),
+    /// with its own arenas.
     fn pass<'a>(&'a self, which: &str) -> Pass<'a> {
         let opts = mailaddr::Options::DEFAULT;
-        let theirs = which == "mail-parser-1";
-        match self {
-            Inputs::Heads(heads) if theirs => Box::new(move |total| {
+        match (self, which) {
+            (Inputs::Heads(heads), "mail-parser-1") => Box::new(move |total| {
                 for m in heads {
                     *total += mail_parser::MessageParser::new()
                         .parse_headers(std::hint::black_box(m))
                         .map_or(0, |x| count(&x));
                 }
             }),
-            Inputs::Heads(heads) => {
+            (Inputs::Heads(heads), "mail-parser-0.11") => Box::new(move |total| {
+                for m in heads {
+                    *total += benches::mail_parser_011_head(std::hint::black_box(m));
+                }
+            }),
+            (Inputs::Heads(heads), _) => {
                 let mut arena = mailaddr::Arena::new(64 << 10);
                 let mut field_arena = mailaddr::Arena::for_limits(&opts.limits);
                 Box::new(move |total| {
@@ -70,7 +76,7 @@ impl Inputs {
                     }
                 })
             }
-            Inputs::Values(values) if theirs => Box::new(move |total| {
+            (Inputs::Values(values), "mail-parser-1") => Box::new(move |total| {
                 for (_, v) in values {
                     *total += mail_parser::HeaderForm::Addresses
                         .parse(std::hint::black_box(v.as_slice()))
@@ -79,7 +85,12 @@ impl Inputs {
                         .map_or(0, |a| a.iter().count());
                 }
             }),
-            Inputs::Values(values) => {
+            (Inputs::Values(values), "mail-parser-0.11") => Box::new(move |total| {
+                for (_, v) in values {
+                    *total += benches::mail_parser_011_value(std::hint::black_box(v.as_slice()));
+                }
+            }),
+            (Inputs::Values(values), _) => {
                 let mut arena = mailaddr::Arena::for_limits(&opts.limits);
                 Box::new(move |total| {
                     for (kind, v) in values {
@@ -111,50 +122,51 @@ fn main() {
     let time = arg(4).as_deref() == Some("time");
     let inputs = Inputs::load(&workload);
     let bytes = inputs.bytes();
+    let sides: &[&str] = match which.as_str() {
+        "both" => &["ours", "mail-parser-1"],
+        "all" => &["ours", "mail-parser-1", "mail-parser-0.11"],
+        one => &[one][..],
+    };
+    let mut passes: Vec<Pass<'_>> = sides.iter().map(|w| inputs.pass(w)).collect();
     let mut total = 0;
-    if which == "both" {
-        let (mut ours, mut theirs) = (inputs.pass("ours"), inputs.pass("mail-parser-1"));
-        if !time {
-            for _ in 0..n {
-                ours(&mut total);
-                theirs(&mut total);
+    if !time {
+        for _ in 0..n {
+            for pass in &mut passes {
+                pass(&mut total);
             }
-            println!("both: {bytes} bytes x {n}, answer {total}");
-            return;
         }
-        let rounds: Vec<(f64, f64)> = (0..ROUNDS)
-            .map(|_| {
-                let o = timed(n, bytes, &mut ours, &mut total);
-                (o, timed(n, bytes, &mut theirs, &mut total))
-            })
-            .collect();
-        let best = |side: fn(&(f64, f64)) -> f64| rounds.iter().map(side).fold(f64::MAX, f64::min);
-        let (o, t) = (best(|r| r.0), best(|r| r.1));
-        let mut ratios: Vec<f64> = rounds.iter().map(|(o, t)| t / o).collect();
+        println!("{which}: {bytes} bytes x {n}, answer {total}");
+        return;
+    }
+    // Each round: every side's ns per byte, back to back.
+    let rounds: Vec<Vec<f64>> = (0..ROUNDS)
+        .map(|_| {
+            let mut round = Vec::new();
+            for pass in &mut passes {
+                round.push(timed(n, bytes, pass, &mut total));
+            }
+            round
+        })
+        .collect();
+    let best = |side: usize| rounds.iter().map(|r| r[side]).fold(f64::MAX, f64::min);
+    let mut line = format!(
+        "{workload}: best of {ROUNDS} rounds of {n} passes over {bytes} bytes{}: ",
+        if sides.len() > 1 { ", alternated" } else { "" }
+    );
+    let bests: Vec<String> = (0..sides.len())
+        .map(|k| format!("{} {:.3} ns/byte", sides[k], best(k)))
+        .collect();
+    line += &bests.join(", ");
+    for (k, peer) in sides.iter().enumerate().skip(1) {
+        let mut ratios: Vec<f64> = rounds.iter().map(|r| r[k] / r[0]).collect();
         ratios.sort_by(f64::total_cmp);
-        println!(
-            "{workload}: ours {o:.3} ns/byte, mail-parser-1 {t:.3} (best of {ROUNDS} rounds of \
-             {n} passes over {bytes} bytes, alternated): {:.2}x; the rounds' own ratios: median \
-             {:.2}x, {:.2}x-{:.2}x",
-            t / o,
+        line += &format!(
+            "; {peer}/ours {:.2}x (the rounds' own ratios: median {:.2}x, {:.2}x-{:.2}x)",
+            best(k) / best(0),
             ratios[ROUNDS / 2],
             ratios[0],
             ratios[ROUNDS - 1],
         );
-        return;
     }
-    let mut pass = inputs.pass(&which);
-    if time {
-        let best = (0..ROUNDS)
-            .map(|_| timed(n, bytes, &mut pass, &mut total))
-            .fold(f64::MAX, f64::min);
-        println!(
-            "{which}: {best:.3} ns/byte (best of {ROUNDS} rounds of {n} passes over {bytes} bytes)"
-        );
-    } else {
-        for _ in 0..n {
-            pass(&mut total);
-        }
-        println!("{which}: {bytes} bytes x {n}, answer {total}");
-    }
+    println!("{line}");
 }

@@ -44,9 +44,7 @@ fn main() {
     for _ in 0..n {
         for m in &heads {
             total += match which.as_str() {
-                "mail-parser" => mail_parser::MessageParser::new()
-                    .parse_headers(m)
-                    .map_or(0, |x| benches::count_mail_parser(&x)),
+                "mail-parser" => benches::mail_parser_011_head(m),
                 // The header block's split and the field names only (where the time goes).
                 "ours-split" => {
                     arena.reset();
@@ -96,10 +94,7 @@ fn values(n: usize, which: &str, opts: &mailaddr::Options) {
         for (kind, v) in &values {
             let v = std::hint::black_box(v.as_slice());
             total += match which {
-                "mail-parser" => mail_parser::parsers::MessageStream::new(v)
-                    .parse_address()
-                    .as_address()
-                    .map_or(0, |a| a.iter().count()),
+                "mail-parser" => benches::mail_parser_011_value(v),
                 _ => benches::ours_value(*kind, v, &mut arena, opts).unwrap_or(0),
             };
         }
