@@ -38,7 +38,11 @@ impl Inputs {
         match workload {
             "real-values" => Inputs::Values(benches::real_mail_address_values()),
             "real-fields" => Inputs::Heads(benches::real_mail_address_fields()),
-            _ => Inputs::Heads(vec![benches::valid_message()]),
+            "valid" => Inputs::Heads(vec![benches::valid_message()]),
+            other => {
+                eprintln!("no workload {other}: valid, real-fields or real-values");
+                std::process::exit(2);
+            }
         }
     }
 
@@ -125,7 +129,11 @@ fn main() {
     let sides: &[&str] = match which.as_str() {
         "both" => &["ours", "mail-parser-1"],
         "all" => &["ours", "mail-parser-1", "mail-parser-0.11"],
-        one => &[one][..],
+        one @ ("ours" | "mail-parser-1" | "mail-parser-0.11") => &[one][..],
+        other => {
+            eprintln!("no parser {other}: ours, mail-parser-1, mail-parser-0.11, both or all");
+            std::process::exit(2);
+        }
     };
     let mut passes: Vec<Pass<'_>> = sides.iter().map(|w| inputs.pass(w)).collect();
     let mut total = 0;
