@@ -27,6 +27,11 @@ fn main() {
         }
         return;
     }
+    if !matches!(which.as_str(), "ours" | "ours-split" | "mail-parser") {
+        refuse(&format!(
+            "no parser {which}: ours, ours-split or mail-parser"
+        ));
+    }
     // A fourth argument `general` turns the one-pass path for common shapes off (before/after).
     let opts = mailaddr::Options {
         general_path_only: std::env::args().nth(4).as_deref() == Some("general"),
@@ -36,7 +41,10 @@ fn main() {
         "real" => benches::real_mail_heads(),
         "real-fields" => benches::real_mail_address_fields(),
         "real-values" => return values(n, &which, &opts),
-        _ => vec![benches::valid_message()],
+        "" | "valid" => vec![benches::valid_message()],
+        other => refuse(&format!(
+            "no workload {other}: valid, real, real-fields, real-values, shapes or shape:NAME:BYTES"
+        )),
     };
     let mut arena = mailaddr::Arena::new(64 << 10);
     let mut field_arena = mailaddr::Arena::for_limits(&opts.limits);
@@ -66,12 +74,18 @@ fn main() {
     println!("{which}: {bytes} bytes x {n}, answer {total}");
 }
 
+/// A command line this bench cannot run: says why and exits 2 (a typo must not measure
+/// something else under the name asked for).
+fn refuse(why: &str) -> ! {
+    eprintln!("{why}");
+    std::process::exit(2);
+}
+
 fn shape(n: usize, spec: &str) {
     let (name, size) = spec.split_once(':').unwrap_or((spec, "1024"));
     let size: usize = size.parse().unwrap_or(1024);
     let Some(shape) = benches::SHAPES.iter().find(|s| s.name == name) else {
-        eprintln!("no shape {name}");
-        std::process::exit(2);
+        refuse(&format!("no shape {name}"));
     };
     let input = shape.generate(size);
     let opts = benches::raised_options();
