@@ -568,6 +568,13 @@ pub fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// A bench's command line it cannot run: says why and exits 2 (a typo must not measure
+/// something else under the name asked for).
+pub fn refuse(why: &str) -> ! {
+    eprintln!("{why}");
+    std::process::exit(2);
+}
+
 /// Under CI a check that cannot run here fails the test instead of passing with a "skipped"
 /// note: CI must never believe a check it did not make. Elsewhere it says why and returns.
 pub fn cannot_run_here(why: &str) {

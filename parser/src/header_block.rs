@@ -496,14 +496,11 @@ fn next_control_words(hay: &[u8], from: usize) -> Option<usize> {
 
 /// The length of the run of field-name bytes (printable ASCII but `:`) that starts the line
 /// at `from` (of `len` bytes): [`name_end_sse2`] where the target has SSE2, else
-/// [`name_end_words`].
-#[inline(always)]
-fn name_end(message: &[u8], from: usize, len: usize) -> usize {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    return name_end_sse2(message, from, len);
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    return name_end_words(message, from, len);
-}
+/// [`name_end_words`] (chosen as [`next_control`] is).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use name_end_sse2 as name_end;
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use name_end_words as name_end;
 
 /// [`name_end`] by SSE2, sixteen bytes a turn: a byte is a name byte where clamping it to
 /// 0x21..=0x7E leaves it as it is and it is not `:`. The turns read the message past the

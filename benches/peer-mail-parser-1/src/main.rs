@@ -39,10 +39,9 @@ impl Inputs {
             "real-values" => Inputs::Values(benches::real_mail_address_values()),
             "real-fields" => Inputs::Heads(benches::real_mail_address_fields()),
             "valid" => Inputs::Heads(vec![benches::valid_message()]),
-            other => {
-                eprintln!("no workload {other}: valid, real-fields or real-values");
-                std::process::exit(2);
-            }
+            other => benches::refuse(&format!(
+                "no workload {other}: valid, real-fields or real-values"
+            )),
         }
     }
 
@@ -130,10 +129,9 @@ fn main() {
         "both" => &["ours", "mail-parser-1"],
         "all" => &["ours", "mail-parser-1", "mail-parser-0.11"],
         one @ ("ours" | "mail-parser-1" | "mail-parser-0.11") => &[one][..],
-        other => {
-            eprintln!("no parser {other}: ours, mail-parser-1, mail-parser-0.11, both or all");
-            std::process::exit(2);
-        }
+        other => benches::refuse(&format!(
+            "no parser {other}: ours, mail-parser-1, mail-parser-0.11, both or all"
+        )),
     };
     let mut passes: Vec<Pass<'_>> = sides.iter().map(|w| inputs.pass(w)).collect();
     let mut total = 0;

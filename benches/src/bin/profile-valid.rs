@@ -28,7 +28,7 @@ fn main() {
         return;
     }
     if !matches!(which.as_str(), "ours" | "ours-split" | "mail-parser") {
-        refuse(&format!(
+        benches::refuse(&format!(
             "no parser {which}: ours, ours-split or mail-parser"
         ));
     }
@@ -42,7 +42,7 @@ fn main() {
         "real-fields" => benches::real_mail_address_fields(),
         "real-values" => return values(n, &which, &opts),
         "" | "valid" => vec![benches::valid_message()],
-        other => refuse(&format!(
+        other => benches::refuse(&format!(
             "no workload {other}: valid, real, real-fields, real-values, shapes or shape:NAME:BYTES"
         )),
     };
@@ -74,18 +74,11 @@ fn main() {
     println!("{which}: {bytes} bytes x {n}, answer {total}");
 }
 
-/// A command line this bench cannot run: says why and exits 2 (a typo must not measure
-/// something else under the name asked for).
-fn refuse(why: &str) -> ! {
-    eprintln!("{why}");
-    std::process::exit(2);
-}
-
 fn shape(n: usize, spec: &str) {
     let (name, size) = spec.split_once(':').unwrap_or((spec, "1024"));
     let size: usize = size.parse().unwrap_or(1024);
     let Some(shape) = benches::SHAPES.iter().find(|s| s.name == name) else {
-        refuse(&format!("no shape {name}"));
+        benches::refuse(&format!("no shape {name}"));
     };
     let input = shape.generate(size);
     let opts = benches::raised_options();
